@@ -1,0 +1,21 @@
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+)
+
+// Serve runs the API function name in Lambda: JSON logs, clients built once at cold start, then
+// the handler for every invocation. A function's main calls only this.
+func Serve(name string) {
+	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", name))
+	api, err := FromEnv(context.Background())
+	if err != nil {
+		slog.Error("cold start failed", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(api.Handler(name))
+}

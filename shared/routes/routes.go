@@ -1,0 +1,136 @@
+// Package routes holds rollcall's route table: every HTTP operation with its method, path,
+// Lambda function name, who may call it and which DynamoDB actions its function needs. The CDK
+// stack, the local gateway, the OpenAPI document and the authorisation tests all read this list;
+// a route added here is deployed and served without touching them.
+package routes
+
+import "strings"
+
+// Who says which callers a route admits before the operation itself looks at the account.
+type Who int
+
+const (
+	// Anyone is any authenticated caller.
+	Anyone Who = iota
+	// Operator is a caller in the stage's operator group.
+	Operator
+	// Member is any member of the account in the path (or an operator).
+	Member
+	// Owner is the owner of the account in the path (or an operator).
+	Owner
+	// Permission is a member holding Route.Permission, the owner, an admin where the
+	// permission is one an admin has (R9), or an operator.
+	Permission
+)
+
+// Built-in permissions enforced by rollcall (R8).
+const (
+	ContactsRead  = "contacts:read"
+	ContactsWrite = "contacts:write"
+	SitesWrite    = "sites:write"
+	AuditRead     = "audit:read"
+)
+
+// DynamoDB actions granted to functions (least privilege: each route lists what it uses).
+const (
+	GetItem            = "dynamodb:GetItem"
+	BatchGetItem       = "dynamodb:BatchGetItem"
+	Query              = "dynamodb:Query"
+	PutItem            = "dynamodb:PutItem"
+	UpdateItem         = "dynamodb:UpdateItem"
+	TransactWriteItems = "dynamodb:TransactWriteItems"
+	ConditionCheckItem = "dynamodb:ConditionCheckItem"
+	DeleteItem         = "dynamodb:DeleteItem"
+)
+
+var (
+	reads       = []string{GetItem, BatchGetItem, Query}
+	transacts   = []string{GetItem, BatchGetItem, Query, TransactWriteItems, ConditionCheckItem, PutItem, UpdateItem, DeleteItem}
+	createsOnly = []string{GetItem, TransactWriteItems, ConditionCheckItem, PutItem, UpdateItem}
+)
+
+// Route is one operation of the HTTP API, served by its own Lambda function.
+type Route struct {
+	Method     string   // HTTP method
+	Path       string   // API Gateway path with {parameters}
+	Function   string   // function name: the folder under functions/ and the handler's key
+	Who        Who      // who may call it
+	Permission string   // the permission required when Who is Permission
+	Actions    []string // DynamoDB actions the function needs on the table and its index
+	Secret     bool     // whether it reads the invitation signing key (R15)
+	Index      bool     // whether it queries GSI1
+}
+
+// Key is the API Gateway route key, "METHOD /path".
+func (r Route) Key() string { return r.Method + " " + r.Path }
+
+// All is the route table. Keep it sorted by path, then method.
+var All = []Route{
+	{Method: "GET", Path: "/catalog", Function: "get-catalog", Who: Anyone},
+	{Method: "GET", Path: "/me/accounts", Function: "list-my-accounts", Who: Anyone, Actions: reads, Index: true},
+	{Method: "GET", Path: "/accounts", Function: "list-accounts", Who: Operator, Actions: reads, Index: true},
+	{Method: "POST", Path: "/accounts", Function: "create-account", Who: Operator, Actions: createsOnly},
+	{Method: "GET", Path: "/accounts/{accountId}", Function: "get-account", Who: Member, Actions: reads},
+	{Method: "PATCH", Path: "/accounts/{accountId}", Function: "update-account", Who: Owner, Actions: transacts},
+	{Method: "GET", Path: "/accounts/{accountId}/audit", Function: "list-audit", Who: Permission, Permission: AuditRead, Actions: reads},
+	{Method: "GET", Path: "/accounts/{accountId}/contacts", Function: "list-contacts", Who: Permission, Permission: ContactsRead, Actions: reads},
+	{Method: "POST", Path: "/accounts/{accountId}/contacts", Function: "create-contact", Who: Permission, Permission: ContactsWrite, Actions: createsOnly},
+	{Method: "POST", Path: "/accounts/{accountId}/contacts/batch", Function: "batch-create-contacts", Who: Permission, Permission: ContactsWrite, Actions: createsOnly},
+	{Method: "GET", Path: "/accounts/{accountId}/contacts/{contactId}", Function: "get-contact", Who: Permission, Permission: ContactsRead, Actions: reads},
+	{Method: "PATCH", Path: "/accounts/{accountId}/contacts/{contactId}", Function: "update-contact", Who: Permission, Permission: ContactsWrite, Actions: transacts},
+	{Method: "DELETE", Path: "/accounts/{accountId}/contacts/{contactId}", Function: "delete-contact", Who: Permission, Permission: ContactsWrite, Actions: transacts},
+	{Method: "GET", Path: "/accounts/{accountId}/sites", Function: "list-sites", Who: Permission, Permission: ContactsRead, Actions: reads},
+	{Method: "POST", Path: "/accounts/{accountId}/sites", Function: "create-site", Who: Operator, Actions: createsOnly},
+}
+
+// ByFunction returns the route served by function name, and whether there is one.
+func ByFunction(name string) (Route, bool) {
+	for _, r := range All {
+		if r.Function == name {
+			return r, true
+		}
+	}
+	return Route{}, false
+}
+
+// Match finds the route for method and a concrete path and returns its path parameters.
+// It returns ok=false when no route has that path; pathKnown reports whether some route has
+// the path but with another method (405 rather than 404).
+func Match(method, path string) (r Route, params map[string]string, ok, pathKnown bool) {
+	parts := split(path)
+	for _, cand := range All {
+		p, hit := matchPath(split(cand.Path), parts)
+		if !hit {
+			continue
+		}
+		pathKnown = true
+		if cand.Method == method {
+			return cand, p, true, true
+		}
+	}
+	return Route{}, nil, false, pathKnown
+}
+
+func split(path string) []string {
+	return strings.Split(strings.Trim(path, "/"), "/")
+}
+
+func matchPath(pattern, parts []string) (map[string]string, bool) {
+	if len(pattern) != len(parts) {
+		return nil, false
+	}
+	params := map[string]string{}
+	for i, seg := range pattern {
+		if name, isParam := strings.CutPrefix(seg, "{"); isParam {
+			if parts[i] == "" {
+				return nil, false
+			}
+			params[strings.TrimSuffix(name, "}")] = parts[i]
+			continue
+		}
+		if seg != parts[i] {
+			return nil, false
+		}
+	}
+	return params, true
+}
