@@ -38,6 +38,7 @@ type Delivery struct {
 type Invitation struct {
 	ID            string    `json:"id" dynamodbav:"id"`
 	AccountID     string    `json:"accountId" dynamodbav:"accountId"`
+	AccountName   string    `json:"-" dynamodbav:"accountName"` // for the email and the look-up
 	Kind          string    `json:"kind" dynamodbav:"kind"`
 	Email         string    `json:"email" dynamodbav:"email"`
 	Permissions   []string  `json:"permissions" dynamodbav:"permissions"`
@@ -61,4 +62,13 @@ func (i Invitation) EffectiveStatus(now time.Time) string {
 		return StatusExpired
 	}
 	return i.Status
+}
+
+// NewOwnerInvitation is the invitation created with account a for its owner's email (R2).
+func NewOwnerInvitation(id string, a Account, by Actor, nonce string, now time.Time) Invitation {
+	return Invitation{
+		ID: id, AccountID: a.ID, AccountName: a.Name, Kind: KindOwner, Email: a.Owner.Email,
+		Permissions: []string{}, Status: StatusPending, ExpiresAt: now.Add(DefaultInvitationDays * 24 * time.Hour),
+		SendCount: 1, LastSentAt: now, InvitedBy: by, CreatedAt: now, Nonce: nonce,
+	}
 }

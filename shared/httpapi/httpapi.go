@@ -18,6 +18,7 @@ import (
 
 	"rollcall/shared/apperr"
 	"rollcall/shared/auth"
+	"rollcall/shared/idempotency"
 )
 
 // Handler is a Lambda handler for API Gateway HTTP API requests; every API function serves one.
@@ -172,6 +173,11 @@ func Adapt(operatorGroup string, op Operation) Handler {
 			}
 		}
 		resp, err := op(ctx, &Request{Raw: raw, Caller: caller, Body: body})
+		var replay *idempotency.Replay
+		if errors.As(err, &replay) {
+			return events.APIGatewayV2HTTPResponse{StatusCode: replay.Status, Body: replay.Body,
+				Headers: map[string]string{"Content-Type": "application/json", "Idempotent-Replayed": "true"}}, nil
+		}
 		if err != nil {
 			return Problem(log.With("sub", caller.Sub), err), nil
 		}

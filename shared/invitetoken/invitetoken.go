@@ -7,8 +7,10 @@ package invitetoken
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"strings"
 )
@@ -67,4 +69,11 @@ func (s *Signer) mac(accountID, invitationID, nonce string) []byte {
 		m.Write([]byte(part))
 	}
 	return m.Sum(nil)
+}
+
+// NewNonce returns a fresh random per-send nonce (128 bits, hex).
+func NewNonce() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

@@ -1,0 +1,6 @@
+// Command list-accounts is the Lambda function of GET /accounts.
+package main
+
+import "rollcall/shared/handlers"
+
+func main() { handlers.Serve("list-accounts") }

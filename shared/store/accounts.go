@@ -1,0 +1,279 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"rollcall/shared/apperr"
+	"rollcall/shared/auth"
+	"rollcall/shared/domain"
+	"rollcall/shared/idempotency"
+	"rollcall/shared/table"
+)
+
+// Entity names, stored in each item's "entity" attribute.
+const (
+	entityAccount      = "account"
+	entitySite         = "site"
+	entityContact      = "contact"
+	entityContactEmail = "contactEmail"
+	entityUser         = "user"
+	entityUserEmail    = "userEmail"
+	entityInvitation   = "invitation"
+	entityInviteEmail  = "invitationEmail"
+)
+
+// accountItem is an account as stored: the account, its list keys, the main site's id and the
+// number of recipients of each email type (the owner and contacts, R18).
+type accountItem struct {
+	table.Key
+	GSI1PK     string `dynamodbav:"GSI1PK"`
+	GSI1SK     string `dynamodbav:"GSI1SK"`
+	Entity     string `dynamodbav:"entity"`
+	MainSiteID string `dynamodbav:"mainSiteId"`
+	domain.Account
+	Recipients map[string]int `dynamodbav:"recipients"`
+}
+
+type siteItem struct {
+	table.Key
+	Entity string `dynamodbav:"entity"`
+	domain.Site
+}
+
+// userEmailItem keeps the emails of the owner and the users of an account apart (R4).
+type userEmailItem struct {
+	table.Key
+	Entity string `dynamodbav:"entity"`
+	Sub    string `dynamodbav:"sub,omitempty"` // the user's login; "" for the owner's email
+	Owner  bool   `dynamodbav:"owner"`
+}
+
+// invitationItem is an invitation as stored.
+type invitationItem struct {
+	table.Key
+	Entity string `dynamodbav:"entity"`
+	domain.Invitation
+}
+
+// inviteEmailItem allows one pending invitation per email (R11); stale once expiresAt passes.
+type inviteEmailItem struct {
+	table.Key
+	Entity       string `dynamodbav:"entity"`
+	InvitationID string `dynamodbav:"invitationId"`
+	ExpiresAt    string `dynamodbav:"expiresAt"`
+}
+
+// NewAccount is what creating an account writes: the account, its main site and the owner
+// invitation (R2, R20).
+type NewAccount struct {
+	Account    domain.Account
+	MainSite   domain.Site
+	Invitation domain.Invitation
+}
+
+// CreateAccount writes a new account with its main site, the owner's email guard and the owner
+// invitation, in one transaction with its audit entry and idempotency record (respond is the
+// answer recorded for req). Only operators may; others get 403.
+func (s *Store) CreateAccount(ctx context.Context, c auth.Caller, n NewAccount, req *idempotency.Request, respond any) error {
+	if !c.Operator {
+		return forbidden(needOperator)
+	}
+	a, inv := n.Account, n.Invitation
+	t := s.txn()
+	t.idempotent(req, 201, respond)
+	t.putNew(accountItem{
+		Key: table.Account(a.ID), GSI1PK: table.AccountsGSI1PK, GSI1SK: table.AccountsGSI1SK(a.Name, a.ID),
+		Entity: entityAccount, MainSiteID: n.MainSite.ID, Account: a, Recipients: domain.Recipients(a.OwnerEmailTypes),
+	}, nil)
+	t.putNew(siteItem{Key: table.Site(a.ID, n.MainSite.ID), Entity: entitySite, Site: n.MainSite}, nil)
+	t.putNew(userEmailItem{Key: table.UserEmail(a.ID, domain.NormaliseEmail(a.Owner.Email)), Entity: entityUserEmail, Owner: true}, nil)
+	t.putNew(invitationItem{Key: table.Invitation(a.ID, inv.ID), Entity: entityInvitation, Invitation: inv}, nil)
+	t.putNew(inviteEmailItem{Key: table.InvitationEmail(a.ID, domain.NormaliseEmail(inv.Email)), Entity: entityInviteEmail,
+		InvitationID: inv.ID, ExpiresAt: domain.Timestamp(inv.ExpiresAt)}, nil)
+	t.audit(a.ID, c, "account.create", map[string]string{"accountId": a.ID, "siteId": n.MainSite.ID, "invitationId": inv.ID},
+		map[string]any{"name": a.Name, "type": a.Type, "legacyId": a.LegacyID, "owner": a.Owner})
+	return t.run(ctx)
+}
+
+// GetAccount returns account id to a member of it or an operator (404 otherwise).
+func (s *Store) GetAccount(ctx context.Context, c auth.Caller, id string) (domain.Account, error) {
+	_, found, err := s.getAuthorized(ctx, c, id, needMember, table.Account(id))
+	if err != nil {
+		return domain.Account{}, err
+	}
+	a, err := decodeAccount(found[table.Account(id)])
+	return a.Account, err
+}
+
+func decodeAccount(it item) (accountItem, error) {
+	var a accountItem
+	if it == nil {
+		return a, apperr.NotFound("account")
+	}
+	err := attributevalue.UnmarshalMap(it, &a)
+	return a, err
+}
+
+// ListAccounts lists accounts by name for operators, optionally those whose name starts with
+// prefix (case-insensitive). Others get 403; a bad cursor is 400.
+func (s *Store) ListAccounts(ctx context.Context, c auth.Caller, prefix string, limit int, cursor string) (Page[domain.Account], error) {
+	if !c.Operator {
+		return Page[domain.Account]{}, forbidden(needOperator)
+	}
+	key := expression.Key(table.GSI1PK).Equal(expression.Value(table.AccountsGSI1PK))
+	if prefix != "" {
+		key = key.And(expression.Key(table.GSI1SK).BeginsWith(strings.ToLower(prefix)))
+	}
+	e, err := expression.NewBuilder().WithKeyCondition(key).Build()
+	if err != nil {
+		return Page[domain.Account]{}, err
+	}
+	items, next, err := s.list(ctx, listQuery{
+		in: dynamodb.QueryInput{IndexName: aws.String(table.GSI1), KeyConditionExpression: e.KeyCondition(),
+			ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()},
+		limit: limit, cursor: cursor, wantPK: table.AccountsGSI1PK, skPrefix: strings.ToLower(prefix),
+	})
+	if err != nil {
+		return Page[domain.Account]{}, err
+	}
+	accounts, err := unmarshalAll[domain.Account](items)
+	return Page[domain.Account]{Items: accounts, Next: next}, err
+}
+
+// errStale marks an item that changed between the read and the write of an operation: the
+// operation reads again and retries, unless the caller named a version with If-Match (412).
+var errStale = errors.New("store: item changed since read")
+
+// maxOptimisticAttempts bounds how often an operation re-reads after a concurrent change.
+const maxOptimisticAttempts = 6
+
+// optimistic runs attempt until it does not fail with errStale; with ifMatch set, errStale is 412.
+func optimistic(ifMatch int, attempt func() error) error {
+	for i := 1; ; i++ {
+		err := attempt()
+		if !errors.Is(err, errStale) {
+			return err
+		}
+		if ifMatch != 0 {
+			return apperr.PreconditionFailed()
+		}
+		if i == maxOptimisticAttempts {
+			return fmt.Errorf("item kept changing during %d attempts: %w", i, err)
+		}
+	}
+}
+
+// UpdateAccount applies in to account id for its owner or an operator (name, type and legacy id:
+// operators only, R1). ifMatch (0 for none) must equal the account's version (412 otherwise).
+// It returns 409 email_belongs_to_user when the new owner email is a user's (R4) and 409
+// last_recipient when the owner would leave an email type without recipients (R18).
+func (s *Store) UpdateAccount(ctx context.Context, c auth.Caller, id string, in domain.UpdateAccountInput, ifMatch int) (domain.Account, error) {
+	var result domain.Account
+	err := optimistic(ifMatch, func() error {
+		_, found, err := s.getAuthorized(ctx, c, id, needOwner, table.Account(id))
+		if err != nil {
+			return err
+		}
+		cur, err := decodeAccount(found[table.Account(id)])
+		if err != nil {
+			return err
+		}
+		if ifMatch != 0 && cur.Version != ifMatch {
+			return apperr.PreconditionFailed()
+		}
+		ch, err := domain.ApplyAccountUpdate(cur.Account, in, c.Operator, s.cat, s.now())
+		if err != nil || len(ch.Changed) == 0 {
+			result = ch.Account
+			return err
+		}
+		result = ch.Account
+		return s.writeAccountChange(ctx, c, cur, ch)
+	})
+	return result, err
+}
+
+func (s *Store) writeAccountChange(ctx context.Context, c auth.Caller, cur accountItem, ch domain.AccountChange) error {
+	a := ch.Account
+	t := s.txn()
+	t.access(c, a.ID, needOwner)
+	upd := expression.Set(expression.Name("name"), expression.Value(a.Name)).
+		Set(expression.Name("type"), expression.Value(a.Type)).
+		Set(expression.Name("owner"), expression.Value(a.Owner)).
+		Set(expression.Name("ownerEmailTypes"), expression.Value(a.OwnerEmailTypes)).
+		Set(expression.Name("updatedAt"), expression.Value(a.UpdatedAt)).
+		Set(expression.Name("version"), expression.Value(a.Version)).
+		Set(expression.Name(table.GSI1SK), expression.Value(table.AccountsGSI1SK(a.Name, a.ID)))
+	if a.LegacyID == "" {
+		upd = upd.Remove(expression.Name("legacyId"))
+	} else {
+		upd = upd.Set(expression.Name("legacyId"), expression.Value(a.LegacyID))
+	}
+	cond := expression.Name("version").Equal(expression.Value(cur.Version))
+	upd, cond = recipientChange(upd, cond, ch.TypesDelta, s)
+	t.update(table.Account(a.ID), upd, &cond, func(old item) error {
+		return s.explainAccount(old, cur.Version, ch.TypesDelta)
+	})
+	if _, renamed := ch.Changed["name"]; renamed || ch.Changed["legacyId"] != nil {
+		c := expression.AttributeExists(expression.Name(table.PK))
+		t.update(table.Site(a.ID, cur.MainSiteID), expression.Set(expression.Name("name"), expression.Value(domain.MainSiteName(a))), &c, nil)
+	}
+	if ch.OldOwnerMail != "" {
+		owner := expression.Name("owner").Equal(expression.Value(true))
+		t.delete(table.UserEmail(a.ID, ch.OldOwnerMail), &owner, func(item) error { return errStale })
+		t.putNew(userEmailItem{Key: table.UserEmail(a.ID, domain.NormaliseEmail(a.Owner.Email)), Entity: entityUserEmail, Owner: true},
+			func(item) error {
+				return apperr.Conflict(apperr.CodeEmailBelongsToUser, "the owner email belongs to a user of this account")
+			})
+	}
+	t.audit(a.ID, c, "account.update", map[string]string{"accountId": a.ID}, ch.Changed)
+	return t.run(ctx)
+}
+
+// recipientChange adds to upd the counter changes of delta and to cond the rule that no required
+// email type may drop to zero recipients (R18).
+func recipientChange(upd expression.UpdateBuilder, cond expression.ConditionBuilder, delta map[string]int, s *Store) (expression.UpdateBuilder, expression.ConditionBuilder) {
+	for typ, d := range delta {
+		n := expression.Name("recipients." + typ)
+		upd = upd.Set(n, expression.Plus(n.IfNotExists(expression.Value(0)), expression.Value(d)))
+		if d < 0 && s.cat.RequiredEmailType(typ) {
+			cond = cond.And(n.GreaterThan(expression.Value(-d)))
+		}
+	}
+	return upd, cond
+}
+
+// explainAccount says why a change conditioned on the account item failed: it is gone (404), it
+// changed (errStale), or a required email type would lose its last recipient (409).
+func (s *Store) explainAccount(old item, version int, delta map[string]int) error {
+	if old == nil {
+		return apperr.NotFound("account")
+	}
+	a, err := decodeAccount(old)
+	if err != nil {
+		return err
+	}
+	if version != 0 && a.Version != version {
+		return errStale
+	}
+	var last []string
+	for typ, d := range delta {
+		if d < 0 && s.cat.RequiredEmailType(typ) && a.Recipients[typ] <= -d {
+			last = append(last, typ)
+		}
+	}
+	if len(last) > 0 {
+		slices.Sort(last)
+		return apperr.Conflict(apperr.CodeLastRecipient, "every required email type needs a recipient; this change would leave none for: %s",
+			strings.Join(last, ", ")).With("emailTypes", last)
+	}
+	return errStale
+}

@@ -1,0 +1,275 @@
+package store
+
+import (
+	"context"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"rollcall/shared/apperr"
+	"rollcall/shared/auth"
+	"rollcall/shared/domain"
+	"rollcall/shared/idempotency"
+	"rollcall/shared/table"
+)
+
+// contactItem is a contact as stored, with a lower-cased search text for the list's text filter.
+type contactItem struct {
+	table.Key
+	Entity string `dynamodbav:"entity"`
+	domain.Contact
+	Search string `dynamodbav:"search"`
+}
+
+func newContactItem(c domain.Contact) contactItem {
+	return contactItem{
+		Key: table.Contact(c.AccountID, c.ID), Entity: entityContact, Contact: c,
+		Search: strings.ToLower(strings.Join([]string{c.Email, c.FirstName, c.LastName}, " ")),
+	}
+}
+
+// contactEmailItem keeps a contact email unique in its account (R17).
+type contactEmailItem struct {
+	table.Key
+	Entity    string `dynamodbav:"entity"`
+	ContactID string `dynamodbav:"contactId"`
+}
+
+func emailTaken(old item) error {
+	var g contactEmailItem
+	if err := attributevalue.UnmarshalMap(old, &g); err != nil {
+		return err
+	}
+	return apperr.Conflict(apperr.CodeContactEmailTaken, "a contact with this email exists: %s", g.ContactID).
+		With("contactId", g.ContactID)
+}
+
+// contactAccount adds to t the account item's part in a contact change: it must exist, a
+// partner account takes new contacts only from operators (R19), and the recipient counters move
+// by delta without a required type reaching zero (R18).
+func (t *txn) contactAccount(c auth.Caller, accountID string, delta map[string]int, creating bool) {
+	cond := expression.AttributeExists(expression.Name(table.PK))
+	partnerRule := creating && !c.Operator
+	if partnerRule {
+		cond = cond.And(expression.Name("type").NotEqual(expression.Value(domain.AccountPartner)))
+	}
+	why := func(old item) error {
+		if old == nil {
+			return apperr.NotFound("account")
+		}
+		if partnerRule {
+			var a accountItem
+			if err := attributevalue.UnmarshalMap(old, &a); err != nil {
+				return err
+			}
+			if a.Type == domain.AccountPartner {
+				return apperr.New(403, apperr.CodeSupportCaseRequired,
+					"contacts of a partner account are added by the vendor: raise a support case")
+			}
+		}
+		return t.s.explainAccount(old, 0, delta)
+	}
+	if len(delta) == 0 {
+		t.check(table.Account(accountID), cond, why)
+		return
+	}
+	var upd expression.UpdateBuilder
+	upd, cond = recipientChange(upd, cond, delta, t.s)
+	t.update(table.Account(accountID), upd, &cond, why)
+}
+
+// CreateContact writes contact c with its email guard, the account's recipient counters, the
+// audit entry and the idempotency record (answer respond) in one transaction. Errors: 404 when
+// the caller is not a member, 403 without contacts:write or for a partner account
+// (support_case_required), 409 contact_email_taken naming the existing contact.
+func (s *Store) CreateContact(ctx context.Context, caller auth.Caller, c domain.Contact, req *idempotency.Request, respond any) error {
+	t := s.txn()
+	t.access(caller, c.AccountID, needContactsWrite)
+	t.contactAccount(caller, c.AccountID, domain.RecipientDelta(nil, c.EmailTypes), true)
+	t.idempotent(req, 201, respond)
+	t.putNew(newContactItem(c), nil)
+	t.putNew(contactEmailItem{Key: table.ContactEmail(c.AccountID, domain.NormaliseEmail(c.Email)), Entity: entityContactEmail, ContactID: c.ID}, emailTaken)
+	t.audit(c.AccountID, caller, "contact.create", map[string]string{"contactId": c.ID}, contactFields(c))
+	return t.run(ctx)
+}
+
+// CheckContactWriter answers whether caller may add contacts to account id before a batch runs:
+// 404 for non-members, 403 without contacts:write, 403 support_case_required for a partner
+// account (R19) unless the caller is an operator. Each row is checked again in its transaction.
+func (s *Store) CheckContactWriter(ctx context.Context, caller auth.Caller, accountID string) error {
+	_, found, err := s.getAuthorized(ctx, caller, accountID, needContactsWrite, table.Account(accountID))
+	if err != nil {
+		return err
+	}
+	a, err := decodeAccount(found[table.Account(accountID)])
+	if err != nil {
+		return err
+	}
+	if a.Type == domain.AccountPartner && !caller.Operator {
+		return apperr.New(403, apperr.CodeSupportCaseRequired, "contacts of a partner account are added by the vendor: raise a support case")
+	}
+	return nil
+}
+
+func contactFields(c domain.Contact) map[string]any {
+	m := map[string]any{"email": c.Email, "emailTypes": c.EmailTypes}
+	diff := func(k, v string) {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	diff("firstName", c.FirstName)
+	diff("lastName", c.LastName)
+	diff("phone", c.Phone)
+	return m
+}
+
+// GetContact returns contact id of account accountID (403 without contacts:read, 404 when it
+// or the membership does not exist).
+func (s *Store) GetContact(ctx context.Context, caller auth.Caller, accountID, id string) (domain.Contact, error) {
+	_, found, err := s.getAuthorized(ctx, caller, accountID, needContactsRead, table.Contact(accountID, id))
+	if err != nil {
+		return domain.Contact{}, err
+	}
+	c, err := decodeContact(found[table.Contact(accountID, id)])
+	return c.Contact, err
+}
+
+func decodeContact(it item) (contactItem, error) {
+	var c contactItem
+	if it == nil {
+		return c, apperr.NotFound("contact")
+	}
+	err := attributevalue.UnmarshalMap(it, &c)
+	return c, err
+}
+
+// ContactFilter narrows a contact list: to an email type, and to text in the name or email.
+type ContactFilter struct {
+	EmailType string
+	Text      string
+}
+
+// ListContacts lists the contacts of account accountID in id (creation) order.
+func (s *Store) ListContacts(ctx context.Context, caller auth.Caller, accountID string, f ContactFilter, limit int, cursor string) (Page[domain.Contact], error) {
+	key := expression.Key(table.PK).Equal(expression.Value(table.AccountPK(accountID))).
+		And(expression.Key(table.SK).BeginsWith(table.ContactPrefix))
+	b := expression.NewBuilder().WithKeyCondition(key)
+	var filter *expression.ConditionBuilder
+	and := func(c expression.ConditionBuilder) {
+		if filter == nil {
+			filter = &c
+			return
+		}
+		c = filter.And(c)
+		filter = &c
+	}
+	if f.EmailType != "" {
+		and(expression.Contains(expression.Name("emailTypes"), f.EmailType))
+	}
+	if t := strings.ToLower(strings.TrimSpace(f.Text)); t != "" {
+		and(expression.Contains(expression.Name("search"), t))
+	}
+	if filter != nil {
+		b = b.WithFilter(*filter)
+	}
+	e, err := b.Build()
+	if err != nil {
+		return Page[domain.Contact]{}, err
+	}
+	var items []item
+	var next string
+	_, err = s.queryAuthorized(ctx, caller, accountID, needContactsRead, func(ctx context.Context) error {
+		var err error
+		items, next, err = s.list(ctx, listQuery{
+			in: dynamodb.QueryInput{KeyConditionExpression: e.KeyCondition(), FilterExpression: e.Filter(),
+				ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()},
+			limit: limit, cursor: cursor, filtered: filter != nil,
+			wantPK: table.AccountPK(accountID), skPrefix: table.ContactPrefix,
+		})
+		return err
+	})
+	if err != nil {
+		return Page[domain.Contact]{}, err
+	}
+	contacts, err := unmarshalAll[domain.Contact](items)
+	return Page[domain.Contact]{Items: contacts, Next: next}, err
+}
+
+// UpdateContact applies in to contact id. ifMatch (0 for none) must equal its version (412).
+// Errors: 403/404 as for reads, 409 contact_email_taken, 409 last_recipient (R18).
+func (s *Store) UpdateContact(ctx context.Context, caller auth.Caller, accountID, id string, in domain.UpdateContactInput, ifMatch int) (domain.Contact, error) {
+	var result domain.Contact
+	err := optimistic(ifMatch, func() error {
+		cur, err := s.readContactForWrite(ctx, caller, accountID, id, ifMatch)
+		if err != nil {
+			return err
+		}
+		ch, err := domain.ApplyContactUpdate(cur.Contact, in, s.cat, s.now())
+		result = ch.Contact
+		if err != nil || len(ch.Changed) == 0 {
+			return err
+		}
+		t := s.txn()
+		t.access(caller, accountID, needContactsWrite)
+		t.contactAccount(caller, accountID, ch.TypesDelta, false)
+		t.put(newContactItem(ch.Contact), versionIs(cur.Version), staleOrGone("contact"))
+		if ch.OldEmail != "" {
+			owned := expression.Name("contactId").Equal(expression.Value(id))
+			t.delete(table.ContactEmail(accountID, ch.OldEmail), &owned, staleOrGone("contact"))
+			t.putNew(contactEmailItem{Key: table.ContactEmail(accountID, domain.NormaliseEmail(ch.Contact.Email)), Entity: entityContactEmail, ContactID: id}, emailTaken)
+		}
+		t.audit(accountID, caller, "contact.update", map[string]string{"contactId": id}, ch.Changed)
+		return t.run(ctx)
+	})
+	return result, err
+}
+
+// DeleteContact deletes contact id with its email guard and its share of the recipient
+// counters. ifMatch (0 for none) must equal its version (412). Errors: 403/404, 409 last_recipient.
+func (s *Store) DeleteContact(ctx context.Context, caller auth.Caller, accountID, id string, ifMatch int) error {
+	return optimistic(ifMatch, func() error {
+		cur, err := s.readContactForWrite(ctx, caller, accountID, id, ifMatch)
+		if err != nil {
+			return err
+		}
+		t := s.txn()
+		t.access(caller, accountID, needContactsWrite)
+		t.contactAccount(caller, accountID, domain.RecipientDelta(cur.EmailTypes, nil), false)
+		t.delete(cur.Key, versionIs(cur.Version), staleOrGone("contact"))
+		owned := expression.Name("contactId").Equal(expression.Value(id))
+		t.delete(table.ContactEmail(accountID, domain.NormaliseEmail(cur.Email)), &owned, staleOrGone("contact"))
+		t.audit(accountID, caller, "contact.delete", map[string]string{"contactId": id}, map[string]any{"email": cur.Email})
+		return t.run(ctx)
+	})
+}
+
+func (s *Store) readContactForWrite(ctx context.Context, caller auth.Caller, accountID, id string, ifMatch int) (contactItem, error) {
+	_, found, err := s.getAuthorized(ctx, caller, accountID, needContactsWrite, table.Contact(accountID, id))
+	if err != nil {
+		return contactItem{}, err
+	}
+	cur, err := decodeContact(found[table.Contact(accountID, id)])
+	if err == nil && ifMatch != 0 && cur.Version != ifMatch {
+		return cur, apperr.PreconditionFailed()
+	}
+	return cur, err
+}
+
+// versionIs is the condition that an item still has version v.
+func versionIs(v int) *expression.ConditionBuilder {
+	c := expression.Name("version").Equal(expression.Value(v))
+	return &c
+}
+
+// staleOrGone explains a failed version condition: 404 when the item is gone, else errStale.
+func staleOrGone(what string) onFail {
+	return func(old item) error {
+		if old == nil {
+			return apperr.NotFound(what)
+		}
+		return errStale
+	}
+}

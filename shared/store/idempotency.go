@@ -1,0 +1,66 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"rollcall/shared/idempotency"
+	"rollcall/shared/table"
+)
+
+// Idempotent runs an operation that is not one transaction (a batch) under req's key: a repeat
+// gets *idempotency.Replay with the first answer, another request with the key gets 422. The
+// record is written after run succeeds; when req is nil, run just runs.
+func (s *Store) Idempotent(ctx context.Context, req *idempotency.Request, run func() (int, any, error)) (int, any, error) {
+	if req == nil {
+		return run()
+	}
+	k := table.Idempotency(req.AccountID, req.Sub, req.Key)
+	old, err := s.get(ctx, k)
+	if err != nil {
+		return 0, nil, err
+	}
+	if old != nil {
+		var r idempotencyItem
+		if err := attributevalue.UnmarshalMap(old, &r); err != nil {
+			return 0, nil, err
+		}
+		if err := idempotency.Check(r.Record, req, s.now()); err != nil {
+			return 0, nil, err
+		}
+	}
+	status, body, err := run()
+	if err != nil {
+		return 0, nil, err
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return 0, nil, err
+	}
+	now := s.now()
+	rec, err := attributevalue.MarshalMap(idempotencyItem{
+		Key:    k,
+		Record: idempotency.Record{Hash: req.Hash, Status: status, Body: string(b), Expires: now.Add(idempotency.Retention)},
+		TTL:    now.Add(idempotency.Retention).Unix(),
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	cond, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(table.PK)).
+		Or(expression.Name("expires").LessThanEqual(expression.Value(now)))).Build()
+	if err != nil {
+		return 0, nil, err
+	}
+	// A concurrent repeat may have written first; its record answers later repeats just as well.
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: rec,
+		ConditionExpression: cond.Condition(), ExpressionAttributeNames: cond.Names(), ExpressionAttributeValues: cond.Values()})
+	if err != nil && !isConditionFailed(err) {
+		return 0, nil, err
+	}
+	return status, body, nil
+}

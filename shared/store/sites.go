@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"rollcall/shared/apperr"
+	"rollcall/shared/auth"
+	"rollcall/shared/domain"
+	"rollcall/shared/idempotency"
+	"rollcall/shared/table"
+)
+
+// CreateSite writes site st (not a main site) for an operator (403 for others, 404 when the
+// account does not exist), with its audit entry and idempotency record.
+func (s *Store) CreateSite(ctx context.Context, c auth.Caller, st domain.Site, req *idempotency.Request, respond any) error {
+	t := s.txn()
+	t.access(c, st.AccountID, needOperator)
+	t.check(table.Account(st.AccountID), expression.AttributeExists(expression.Name(table.PK)), func(item) error {
+		return apperr.NotFound("account")
+	})
+	t.idempotent(req, 201, respond)
+	t.putNew(siteItem{Key: table.Site(st.AccountID, st.ID), Entity: entitySite, Site: st}, nil)
+	t.audit(st.AccountID, c, "site.create", map[string]string{"siteId": st.ID}, map[string]any{"name": st.Name, "legacyId": st.LegacyID})
+	return t.run(ctx)
+}
+
+// ListSites lists the sites of account accountID, main site first by id order (403 without
+// contacts:read, 404 for non-members).
+func (s *Store) ListSites(ctx context.Context, c auth.Caller, accountID string, limit int, cursor string) (Page[domain.Site], error) {
+	key := expression.Key(table.PK).Equal(expression.Value(table.AccountPK(accountID))).
+		And(expression.Key(table.SK).BeginsWith(table.SitePrefix))
+	e, err := expression.NewBuilder().WithKeyCondition(key).
+		WithFilter(expression.Name("entity").Equal(expression.Value(entitySite))).Build()
+	if err != nil {
+		return Page[domain.Site]{}, err
+	}
+	var items []item
+	var next string
+	_, err = s.queryAuthorized(ctx, c, accountID, needContactsRead, func(ctx context.Context) error {
+		var err error
+		items, next, err = s.list(ctx, listQuery{
+			in: dynamodb.QueryInput{KeyConditionExpression: e.KeyCondition(), FilterExpression: e.Filter(),
+				ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()},
+			limit: limit, cursor: cursor, filtered: true, wantPK: table.AccountPK(accountID), skPrefix: table.SitePrefix,
+		})
+		return err
+	})
+	if err != nil {
+		return Page[domain.Site]{}, err
+	}
+	sites, err := unmarshalAll[domain.Site](items)
+	return Page[domain.Site]{Items: sites, Next: next}, err
+}
+
+// ListAudit lists the audit entries of account accountID, newest first (403 without audit:read,
+// 404 for non-members).
+func (s *Store) ListAudit(ctx context.Context, c auth.Caller, accountID string, limit int, cursor string) (Page[domain.AuditEntry], error) {
+	key := expression.Key(table.PK).Equal(expression.Value(table.AccountPK(accountID))).
+		And(expression.Key(table.SK).BeginsWith(table.AuditPrefix))
+	e, err := expression.NewBuilder().WithKeyCondition(key).Build()
+	if err != nil {
+		return Page[domain.AuditEntry]{}, err
+	}
+	var items []item
+	var next string
+	forward := false
+	_, err = s.queryAuthorized(ctx, c, accountID, needAuditRead, func(ctx context.Context) error {
+		var err error
+		items, next, err = s.list(ctx, listQuery{
+			in: dynamodb.QueryInput{KeyConditionExpression: e.KeyCondition(), ExpressionAttributeNames: e.Names(),
+				ExpressionAttributeValues: e.Values(), ScanIndexForward: &forward},
+			limit: limit, cursor: cursor, wantPK: table.AccountPK(accountID), skPrefix: table.AuditPrefix,
+		})
+		return err
+	})
+	if err != nil {
+		return Page[domain.AuditEntry]{}, err
+	}
+	entries, err := unmarshalAll[domain.AuditEntry](items)
+	return Page[domain.AuditEntry]{Items: entries, Next: next}, err
+}
