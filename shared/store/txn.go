@@ -3,8 +3,8 @@ package store
 import (
 	"context"
 	crand "crypto/rand"
-	"encoding/json"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
