@@ -1,0 +1,335 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"rollcall/shared/config"
+	"rollcall/shared/handlers"
+	"rollcall/shared/routes"
+	"rollcall/shared/testenv"
+)
+
+// env is one API over a fresh DynamoDB Local table.
+type env struct {
+	t    *testing.T
+	api  *handlers.API
+	db   interface{}
+	scan func() int
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	db, name := testenv.DB(t)
+	cfg, err := config.FromLookup(func(k string) string {
+		if k == config.EnvTableName {
+			return name
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, api: handlers.New(cfg, db), scan: func() int { return len(testenv.Items(t, db, name)) }}
+}
+
+// sample loads events/http/<function>.json, the API Gateway request the function's tests and
+// `make invoke` start from.
+func sample(t *testing.T, function string) events.APIGatewayV2HTTPRequest {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "events", "http", function+".json"))
+	if err != nil {
+		t.Fatalf("sample event: %v", err)
+	}
+	var req events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(b, &req); err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+// call is one request: a function's sample event with the caller, path parameters, body and
+// headers replaced as given.
+type call struct {
+	function string
+	sub      string
+	operator bool
+	params   map[string]string
+	body     *string
+	headers  map[string]string
+	query    map[string]string
+}
+
+type answer struct {
+	status  int
+	headers map[string]string
+	body    map[string]any
+	raw     string
+}
+
+func (e *env) do(c call) answer {
+	e.t.Helper()
+	req := sample(e.t, c.function)
+	claims := req.RequestContext.Authorizer.JWT.Claims
+	claims["sub"], claims["email"], claims["cognito:groups"] = c.sub, c.sub+"@example.com", "[]"
+	if c.operator {
+		claims["cognito:groups"] = "[operators]"
+	}
+	if c.sub == "" {
+		delete(claims, "sub")
+	}
+	for k, v := range c.params {
+		if !strings.Contains(req.RouteKey, "{"+k+"}") {
+			continue
+		}
+		req.PathParameters[k] = v
+	}
+	if c.body != nil {
+		req.Body = *c.body
+	}
+	for k, v := range c.headers {
+		req.Headers[strings.ToLower(k)] = v
+	}
+	req.QueryStringParameters = c.query
+	resp, err := e.api.Handler(c.function)(context.Background(), req)
+	if err != nil {
+		e.t.Fatalf("%s: handler error %v", c.function, err)
+	}
+	a := answer{status: resp.StatusCode, headers: resp.Headers, raw: resp.Body}
+	if resp.Body != "" {
+		if err := json.Unmarshal([]byte(resp.Body), &a.body); err != nil {
+			e.t.Fatalf("%s: body is not a JSON object: %s", c.function, resp.Body)
+		}
+	}
+	if a.status >= 400 && resp.Headers["Content-Type"] != "application/problem+json" {
+		e.t.Fatalf("%s: error without problem+json: %v", c.function, resp.Headers)
+	}
+	return a
+}
+
+func str(s string) *string { return &s }
+
+func (e *env) createAccount(typ string) string {
+	e.t.Helper()
+	body := fmt.Sprintf(`{"name":"Acme","type":%q,"owner":{"firstName":"Ada","lastName":"L","email":"ada@acme.example"}}`, typ)
+	a := e.do(call{function: "create-account", sub: "op", operator: true, body: &body})
+	if a.status != http.StatusCreated {
+		e.t.Fatalf("create account: %d %s", a.status, a.raw)
+	}
+	return a.body["id"].(string)
+}
+
+func TestEveryRouteHasAHandlerAFunctionAndASampleEvent(t *testing.T) {
+	hs := handlers.New(config.Config{TableName: "x"}, nil).Handlers()
+	seen := map[string]bool{}
+	for _, r := range routes.All {
+		if seen[r.Function] {
+			t.Errorf("function %s serves two routes", r.Function)
+		}
+		seen[r.Function] = true
+		if hs[r.Function] == nil {
+			t.Errorf("route %s: no handler for %s", r.Key(), r.Function)
+		}
+		if _, err := os.Stat(filepath.Join("..", "..", "functions", r.Function, "main.go")); err != nil {
+			t.Errorf("route %s: no functions/%s/main.go", r.Key(), r.Function)
+		}
+		if req := sample(t, r.Function); req.RouteKey != r.Key() {
+			t.Errorf("sample event of %s has route key %q", r.Function, req.RouteKey)
+		}
+	}
+	if len(hs) != len(routes.All) {
+		t.Errorf("%d handlers for %d routes", len(hs), len(routes.All))
+	}
+}
+
+func TestCatalogAndUnauthenticatedCalls(t *testing.T) {
+	e := newEnv(t)
+	a := e.do(call{function: "get-catalog", sub: "anyone"})
+	if a.status != 200 || len(a.body["roles"].([]any)) != 5 || len(a.body["emailTypes"].([]any)) != 4 {
+		t.Fatalf("catalog: %d %s", a.status, a.raw)
+	}
+	for _, r := range routes.All {
+		if a := e.do(call{function: r.Function}); a.status != 401 || a.body["code"] != "unauthorized" {
+			t.Errorf("%s without a subject: %d %s", r.Function, a.status, a.raw)
+		}
+	}
+}
+
+func TestAccountAndContactLifecycleThroughHandlers(t *testing.T) {
+	e := newEnv(t)
+	acc := e.createAccount("customer")
+	p := map[string]string{"accountId": acc}
+	got := e.do(call{function: "get-account", sub: "op", operator: true, params: p})
+	if got.status != 200 || got.headers["ETag"] != `"1"` || got.body["owner"].(map[string]any)["email"] != "ada@acme.example" {
+		t.Fatalf("get account: %d %v %s", got.status, got.headers, got.raw)
+	}
+	created := e.do(call{function: "create-contact", sub: "op", operator: true, params: p})
+	if created.status != 201 || !strings.HasPrefix(created.body["id"].(string), "con_") {
+		t.Fatalf("create contact: %d %s", created.status, created.raw)
+	}
+	p["contactId"] = created.body["id"].(string)
+	stale := e.do(call{function: "update-contact", sub: "op", operator: true, params: p, headers: map[string]string{"If-Match": `"9"`}})
+	if stale.status != 412 {
+		t.Fatalf("stale If-Match: %d %s", stale.status, stale.raw)
+	}
+	up := e.do(call{function: "update-contact", sub: "op", operator: true, params: p, headers: map[string]string{"If-Match": `"1"`}})
+	if up.status != 200 || up.body["lastName"] != "Hopper-Murray" || up.headers["ETag"] != `"2"` {
+		t.Fatalf("update contact: %d %s", up.status, up.raw)
+	}
+	list := e.do(call{function: "list-contacts", sub: "op", operator: true, params: p, query: map[string]string{"q": "hopper"}})
+	if list.status != 200 || len(list.body["items"].([]any)) != 1 {
+		t.Fatalf("list contacts: %d %s", list.status, list.raw)
+	}
+	if del := e.do(call{function: "delete-contact", sub: "op", operator: true, params: p}); del.status != 204 {
+		t.Fatalf("delete: %d %s", del.status, del.raw)
+	}
+	if again := e.do(call{function: "get-contact", sub: "op", operator: true, params: p}); again.status != 404 {
+		t.Fatalf("get deleted: %d %s", again.status, again.raw)
+	}
+	audit := e.do(call{function: "list-audit", sub: "op", operator: true, params: p})
+	if audit.status != 200 || len(audit.body["items"].([]any)) != 4 {
+		t.Fatalf("audit: %d %s", audit.status, audit.raw)
+	}
+}
+
+func TestBatchCreateGivesOneResultPerRowInOrder(t *testing.T) {
+	e := newEnv(t)
+	acc := e.createAccount("customer")
+	a := e.do(call{function: "batch-create-contacts", sub: "op", operator: true, params: map[string]string{"accountId": acc}})
+	if a.status != 200 {
+		t.Fatalf("batch: %d %s", a.status, a.raw)
+	}
+	var statuses []float64
+	for _, r := range a.body["results"].([]any) {
+		statuses = append(statuses, r.(map[string]any)["status"].(float64))
+	}
+	if fmt.Sprint(statuses) != "[201 400 409]" {
+		t.Fatalf("row statuses %v: %s", statuses, a.raw)
+	}
+	row2 := a.body["results"].([]any)[1].(map[string]any)["error"].(map[string]any)
+	if row2["code"] != "validation_failed" || row2["errors"].([]any)[0].(map[string]any)["field"] != "email" {
+		t.Fatalf("row 2 error: %v", row2)
+	}
+	partner := e.createAccount("partner")
+	body := `{"items":[{"email":"p@example.com"}]}`
+	if a := e.do(call{function: "batch-create-contacts", sub: "op", operator: true, params: map[string]string{"accountId": partner}, body: &body}); a.status != 200 {
+		t.Fatalf("operator batch on a partner account: %d %s", a.status, a.raw)
+	}
+}
+
+func TestInvalidRequestsAre400WithFieldErrorsAndWriteNothing(t *testing.T) {
+	e := newEnv(t)
+	acc := e.createAccount("customer")
+	p := map[string]string{"accountId": acc}
+	rows := make([]string, 101)
+	for i := range rows {
+		rows[i] = fmt.Sprintf(`{"email":"r%d@example.com"}`, i)
+	}
+	cases := []struct {
+		name, function, body, field string
+	}{
+		{"unknown field", "create-contact", `{"email":"a@example.com","nickname":"x"}`, "nickname"},
+		{"wrong type", "create-contact", `{"email":"a@example.com","emailTypes":"billing"}`, "emailTypes"},
+		{"invalid email", "create-contact", `{"email":"not an email"}`, "email"},
+		{"display name email", "create-contact", `{"email":"Jane <jane@example.com>"}`, "email"},
+		{"unknown email type", "create-contact", `{"email":"a@example.com","emailTypes":["spam"]}`, "emailTypes[0]"},
+		{"over 256 KiB", "create-contact", `{"email":"a@example.com","firstName":"` + strings.Repeat("x", 256<<10) + `"}`, ""},
+		{"not JSON", "create-contact", `{"email":`, ""},
+		{"empty batch", "batch-create-contacts", `{"items":[]}`, "items"},
+		{"batch over 100", "batch-create-contacts", `{"items":[` + strings.Join(rows, ",") + `]}`, "items"},
+		{"account without owner email", "create-account", `{"name":"X","owner":{"firstName":"A","lastName":"B"}}`, "owner.email"},
+		{"account of unknown type", "create-account", `{"name":"X","type":"reseller","owner":{"firstName":"A","lastName":"B","email":"a@b.example"}}`, "type"},
+		{"patch with unknown field", "update-account", `{"colour":"red"}`, "colour"},
+		{"patch nested wrong type", "update-account", `{"owner":{"email":42}}`, "owner.email"},
+	}
+	before := e.scan()
+	for _, tc := range cases {
+		a := e.do(call{function: tc.function, sub: "op", operator: true, params: p, body: str(tc.body)})
+		if a.status != 400 || a.body["code"] != "validation_failed" || a.body["type"] == "" || a.body["title"] == "" {
+			t.Errorf("%s: %d %s", tc.name, a.status, a.raw)
+			continue
+		}
+		errs, _ := a.body["errors"].([]any)
+		if len(errs) == 0 || errs[0].(map[string]any)["field"] != tc.field {
+			t.Errorf("%s: field errors %v, want field %q", tc.name, errs, tc.field)
+		}
+	}
+	bad := []call{
+		{function: "list-contacts", params: p, query: map[string]string{"limit": "0"}},
+		{function: "list-contacts", params: p, query: map[string]string{"limit": "101"}},
+		{function: "list-contacts", params: p, query: map[string]string{"cursor": "garbage!"}},
+		{function: "list-contacts", params: p, query: map[string]string{"emailType": "spam"}},
+		{function: "update-contact", params: map[string]string{"accountId": acc, "contactId": "con_01kawz8t6f3n3c1g5m0s2y8r4e"}, headers: map[string]string{"If-Match": "yesterday"}},
+		{function: "create-contact", params: p, headers: map[string]string{"Idempotency-Key": strings.Repeat("k", 256)}},
+	}
+	for _, c := range bad {
+		c.sub, c.operator = "op", true
+		if a := e.do(c); a.status != 400 {
+			t.Errorf("%s %v %v: %d %s", c.function, c.query, c.headers, a.status, a.raw)
+		}
+	}
+	if after := e.scan(); after != before {
+		t.Fatalf("invalid requests wrote %d items", after-before)
+	}
+}
+
+func TestIdempotencyKeyReplaysTheFirstAnswer(t *testing.T) {
+	e := newEnv(t)
+	acc := e.createAccount("customer")
+	p := map[string]string{"accountId": acc}
+	h := map[string]string{"Idempotency-Key": "create-grace-1"}
+	first := e.do(call{function: "create-contact", sub: "op", operator: true, params: p, headers: h})
+	before := e.scan()
+	again := e.do(call{function: "create-contact", sub: "op", operator: true, params: p, headers: h})
+	if first.status != 201 || again.status != 201 || again.raw != first.raw || again.headers["Idempotent-Replayed"] != "true" {
+		t.Fatalf("replay: %d %s / %d %s", first.status, first.raw, again.status, again.raw)
+	}
+	if e.scan() != before {
+		t.Fatal("the replay wrote items")
+	}
+	other := e.do(call{function: "create-contact", sub: "op", operator: true, params: p, headers: h, body: str(`{"email":"other@example.com"}`)})
+	if other.status != 422 || other.body["code"] != "idempotency_key_reused" {
+		t.Fatalf("same key, other body: %d %s", other.status, other.raw)
+	}
+	// Keys are per caller: another caller's identical key is a new request.
+	mine := e.do(call{function: "create-site", sub: "op2", operator: true, params: p, headers: h})
+	if mine.status != 201 {
+		t.Fatalf("another caller's key: %d %s", mine.status, mine.raw)
+	}
+	batch1 := e.do(call{function: "batch-create-contacts", sub: "op", operator: true, params: p, headers: map[string]string{"Idempotency-Key": "b1"}})
+	batch2 := e.do(call{function: "batch-create-contacts", sub: "op", operator: true, params: p, headers: map[string]string{"Idempotency-Key": "b1"}})
+	if batch1.raw != batch2.raw || batch2.headers["Idempotent-Replayed"] != "true" {
+		t.Fatalf("batch replay: %s / %s", batch1.raw, batch2.raw)
+	}
+}
+
+func TestOperatorOnlyRoutesRefuseOthers(t *testing.T) {
+	e := newEnv(t)
+	acc := e.createAccount("customer")
+	for _, fn := range []string{"create-account", "list-accounts", "create-site"} {
+		a := e.do(call{function: fn, sub: "someone", params: map[string]string{"accountId": acc}})
+		if a.status != 403 && a.status != 404 {
+			t.Errorf("%s by a non-operator: %d %s", fn, a.status, a.raw)
+		}
+	}
+	list := e.do(call{function: "list-accounts", sub: "op", operator: true, query: map[string]string{"prefix": "ac"}})
+	if list.status != 200 || len(list.body["items"].([]any)) != 1 {
+		t.Fatalf("list accounts: %d %s", list.status, list.raw)
+	}
+	for _, fn := range []string{"get-account", "list-contacts", "list-sites", "list-audit"} {
+		if a := e.do(call{function: fn, sub: "stranger", params: map[string]string{"accountId": acc}}); a.status != 404 {
+			t.Errorf("%s by a stranger: %d %s", fn, a.status, a.raw)
+		}
+	}
+	if a := e.do(call{function: "get-account", sub: "op", operator: true, params: map[string]string{"accountId": "acc_nope"}}); a.status != 404 {
+		t.Errorf("malformed account id: %d", a.status)
+	}
+}
