@@ -1,6 +1,12 @@
 package domain
 
-import "time"
+import (
+	"net/http"
+	"time"
+
+	"rollcall/shared/apperr"
+	"rollcall/shared/catalog"
+)
 
 // Invitation kinds (R13).
 const (
@@ -44,6 +50,7 @@ type Invitation struct {
 	Permissions   []string  `json:"permissions" dynamodbav:"permissions"`
 	Status        string    `json:"status" dynamodbav:"status"`
 	ExpiresAt     time.Time `json:"expiresAt" dynamodbav:"expiresAt"`
+	ExpiresInDays int       `json:"expiresInDays" dynamodbav:"expiresInDays"` // what a resend resets the expiry to
 	SendCount     int       `json:"sendCount" dynamodbav:"sendCount"`
 	LastSentAt    time.Time `json:"lastSentAt" dynamodbav:"lastSentAt"`
 	InvitedBy     Actor     `json:"invitedBy" dynamodbav:"invitedBy"`
@@ -68,7 +75,93 @@ func (i Invitation) EffectiveStatus(now time.Time) string {
 func NewOwnerInvitation(id string, a Account, by Actor, nonce string, now time.Time) Invitation {
 	return Invitation{
 		ID: id, AccountID: a.ID, AccountName: a.Name, Kind: KindOwner, Email: a.Owner.Email,
-		Permissions: []string{}, Status: StatusPending, ExpiresAt: now.Add(DefaultInvitationDays * 24 * time.Hour),
+		Permissions: []string{}, Status: StatusPending, ExpiresAt: now.Add(DefaultInvitationDays * 24 * time.Hour), ExpiresInDays: DefaultInvitationDays,
 		SendCount: 1, LastSentAt: now, InvitedBy: by, CreatedAt: now, Nonce: nonce,
 	}
+}
+
+// ResendInterval is the least time between two sends of one invitation (R14).
+const ResendInterval = 60 * time.Second
+
+// CreateInvitationInput is the body of POST /accounts/{id}/invitations.
+type CreateInvitationInput struct {
+	Email         string   `json:"email"`
+	Permissions   []string `json:"permissions"`
+	ExpiresInDays *int     `json:"expiresInDays"`
+}
+
+// NewUserInvitation validates in and returns the invitation of a user to account accountID
+// (R10): a known email, permissions from the catalog, an expiry of 1 to 30 days (7 by default).
+// It returns a 400 listing every invalid field.
+func NewUserInvitation(id, accountID string, in CreateInvitationInput, cat catalog.Catalog, by Actor, nonce string, now time.Time) (Invitation, error) {
+	var p Problems
+	inv := Invitation{ID: id, AccountID: accountID, Kind: KindUser, Status: StatusPending, SendCount: 1, LastSentAt: now,
+		InvitedBy: by, CreatedAt: now, Nonce: nonce, ExpiresInDays: DefaultInvitationDays}
+	inv.Email = p.Email("email", in.Email)
+	if in.Permissions == nil {
+		p.Add("permissions", "is required (it may be empty)")
+	}
+	inv.Permissions = p.Permissions("permissions", in.Permissions, cat)
+	if in.ExpiresInDays != nil {
+		inv.ExpiresInDays = *in.ExpiresInDays
+		if inv.ExpiresInDays < MinInvitationDays || inv.ExpiresInDays > MaxInvitationDays {
+			p.Add("expiresInDays", "must be from %d to %d", MinInvitationDays, MaxInvitationDays)
+		}
+	}
+	inv.ExpiresAt = now.Add(time.Duration(inv.ExpiresInDays) * 24 * time.Hour)
+	return inv, p.Err()
+}
+
+// Resent returns the invitation as a resend leaves it (R14): a new nonce (so earlier links stop
+// working), the expiry reset, the send counted. It returns 409 when the invitation has ended
+// (accepted or revoked) and 429 when the last send was less than ResendInterval ago.
+func (i Invitation) Resent(nonce string, now time.Time) (Invitation, error) {
+	if i.Status != StatusPending {
+		return i, apperr.Conflict(apperr.CodeConflict, "the invitation is %s and cannot be resent", i.Status)
+	}
+	if wait := i.LastSentAt.Add(ResendInterval).Sub(now); wait > 0 {
+		return i, apperr.New(http.StatusTooManyRequests, apperr.CodeResendTooSoon,
+			"the invitation was sent less than a minute ago; try again in %d s", int(wait.Seconds())+1).
+			With("retryAfterSeconds", int(wait.Seconds())+1)
+	}
+	i.Nonce = nonce
+	i.SendCount++
+	i.LastSentAt = now
+	i.ExpiresAt = now.Add(time.Duration(i.ExpiresInDays) * 24 * time.Hour)
+	i.Delivery = nil
+	return i, nil
+}
+
+// Acceptable returns nil when the invitation can be accepted at now, else the error that says
+// why not: expired (410), revoked (410) or already accepted (409).
+func (i Invitation) Acceptable(now time.Time) error {
+	switch i.EffectiveStatus(now) {
+	case StatusExpired:
+		return apperr.New(http.StatusGone, apperr.CodeInvitationExpired, "the invitation has expired; ask for a new one")
+	case StatusRevoked:
+		return apperr.New(http.StatusGone, apperr.CodeInvitationRevoked, "the invitation was revoked")
+	case StatusAccepted:
+		return apperr.Conflict(apperr.CodeInvitationUsed, "the invitation has already been accepted")
+	}
+	return nil
+}
+
+// ErrInvalidToken is the answer to a token that names no invitation, was tampered with, or was
+// superseded by a resend.
+var ErrInvalidToken = apperr.New(http.StatusBadRequest, apperr.CodeInvalidToken, "the invitation link is not valid; it may have been replaced by a newer one")
+
+// TokenInput is the body of POST /invitations/lookup and /invitations/accept.
+type TokenInput struct {
+	Token string `json:"token"`
+}
+
+// InvitationView is what the look-up shows a recipient before accepting (a "join as X" screen).
+type InvitationView struct {
+	AccountName  string    `json:"accountName"`
+	InvitedBy    Actor     `json:"invitedBy"`
+	InvitedEmail string    `json:"invitedEmail"`
+	Kind         string    `json:"kind"`
+	Permissions  []string  `json:"permissions"`
+	ExpiresAt    time.Time `json:"expiresAt"`
+	Status       string    `json:"status"`
 }

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"time"
 
+	"rollcall/shared/catalog"
 	"rollcall/shared/routes"
 )
 
@@ -39,4 +40,24 @@ func (u User) Can(perm string) bool {
 		return true
 	}
 	return slices.Contains(u.Permissions, perm)
+}
+
+// UpdateUserInput is the body of PATCH /accounts/{id}/users/{userId}.
+type UpdateUserInput struct {
+	Permissions []string `json:"permissions"`
+}
+
+// TransferInput is the body of POST /accounts/{id}/ownership (R5).
+type TransferInput struct {
+	UserID string `json:"userId"`
+}
+
+// AllPermissions lists every permission of the catalog: what an old owner keeps after a
+// transfer (R5).
+func AllPermissions(cat catalog.Catalog) []string {
+	out := make([]string, len(cat.Permissions))
+	for i, p := range cat.Permissions {
+		out[i] = p.Name
+	}
+	return out
 }

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"rollcall/shared/apperr"
+	"rollcall/shared/catalog"
 )
 
 // Field limits.
@@ -93,4 +94,13 @@ func (p *Problems) OneOf(field string, values []string, allowed func(string) boo
 		seen[v] = true
 	}
 	return slices.Clone(values)
+}
+
+// Permissions checks a list of permissions against the catalog (R8): known, none repeated.
+func (p *Problems) Permissions(field string, perms []string, cat catalog.Catalog) []string {
+	out := p.OneOf(field, perms, cat.HasPermission, "permission")
+	if out == nil {
+		out = []string{}
+	}
+	return out
 }

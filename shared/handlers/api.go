@@ -4,6 +4,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -13,14 +14,17 @@ import (
 
 	"rollcall/shared/config"
 	"rollcall/shared/httpapi"
+	"rollcall/shared/invitetoken"
+	"rollcall/shared/signingkey"
 	"rollcall/shared/store"
 )
 
 // API holds what the operations share: configuration, the store and the clock.
 type API struct {
-	cfg   config.Config
-	store *store.Store
-	now   func() time.Time
+	cfg    config.Config
+	store  *store.Store
+	now    func() time.Time
+	signer *invitetoken.Signer // set for the operations that check invitation tokens (R15)
 }
 
 // New returns the API over db with configuration cfg.
@@ -29,10 +33,27 @@ func New(cfg config.Config, db store.DB) *API {
 	return &API{cfg: cfg, store: store.New(db, cfg.TableName, cfg.Catalog, now), now: now}
 }
 
+// UseSigner gives the API the stage's invitation signer, which the look-up and accept operations
+// need; it returns a for chaining.
+func (a *API) UseSigner(s *invitetoken.Signer) *API {
+	a.signer = s
+	return a
+}
+
+// tokenSigner returns the signer, or an internal error when the function was built without one.
+func (a *API) tokenSigner() (*invitetoken.Signer, error) {
+	if a.signer == nil {
+		return nil, errors.New("handlers: the invitation signing key was not loaded")
+	}
+	return a.signer, nil
+}
+
 // FromEnv builds the API from the function's environment and the default AWS configuration
 // (DynamoDB Local's endpoint when ROLLCALL_DYNAMODB_ENDPOINT is set). Functions call it once,
 // outside the handler.
-func FromEnv(ctx context.Context) (*API, error) {
+// withKey loads the invitation signing key (from Secrets Manager, or the local key file) for the
+// functions whose route needs it.
+func FromEnv(ctx context.Context, withKey bool) (*API, error) {
 	cfg, err := config.FromEnv()
 	if err != nil {
 		return nil, err
@@ -46,7 +67,19 @@ func FromEnv(ctx context.Context) (*API, error) {
 			o.BaseEndpoint = aws.String(cfg.DynamoDBEndpoint)
 		}
 	})
-	return New(cfg, db), nil
+	api := New(cfg, db)
+	if withKey {
+		key, err := signingkey.Load(ctx, cfg, awsCfg)
+		if err != nil {
+			return nil, err
+		}
+		s, err := invitetoken.NewSigner(key)
+		if err != nil {
+			return nil, err
+		}
+		api.UseSigner(s)
+	}
+	return api, nil
 }
 
 // Config returns the configuration the API was built with.
@@ -70,6 +103,17 @@ func (a *API) Handlers() map[string]httpapi.Handler {
 		"delete-contact":        a.DeleteContact,
 		"list-sites":            a.ListSites,
 		"create-site":           a.CreateSite,
+		"transfer-ownership":    a.TransferOwnership,
+		"list-users":            a.ListUsers,
+		"get-user":              a.GetUser,
+		"update-user":           a.UpdateUser,
+		"remove-user":           a.RemoveUser,
+		"create-invitation":     a.CreateInvitation,
+		"list-invitations":      a.ListInvitations,
+		"resend-invitation":     a.ResendInvitation,
+		"revoke-invitation":     a.RevokeInvitation,
+		"lookup-invitation":     a.LookupInvitation,
+		"accept-invitation":     a.AcceptInvitation,
 	}
 	hs := make(map[string]httpapi.Handler, len(ops))
 	for name, op := range ops {

@@ -6,13 +6,20 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+
+	"rollcall/shared/routes"
 )
 
 // Serve runs the API function name in Lambda: JSON logs, clients built once at cold start, then
 // the handler for every invocation. A function's main calls only this.
 func Serve(name string) {
 	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", name))
-	api, err := FromEnv(context.Background())
+	route, ok := routes.ByFunction(name)
+	if !ok {
+		slog.Error("no route for function", "function", name)
+		os.Exit(1)
+	}
+	api, err := FromEnv(context.Background(), route.Secret)
 	if err != nil {
 		slog.Error("cold start failed", "error", err.Error())
 		os.Exit(1)

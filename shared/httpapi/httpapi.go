@@ -238,11 +238,11 @@ func Problem(log *slog.Logger, err error) events.APIGatewayV2HTTPResponse {
 	b, _ := json.Marshal(p)
 	_ = json.Unmarshal(b, &body)
 	out, _ := json.Marshal(body)
-	return events.APIGatewayV2HTTPResponse{
-		StatusCode: e.Status,
-		Headers:    map[string]string{"Content-Type": "application/problem+json"},
-		Body:       string(out),
+	headers := map[string]string{"Content-Type": "application/problem+json"}
+	if wait, ok := e.Extra["retryAfterSeconds"].(int); ok {
+		headers["Retry-After"] = strconv.Itoa(wait)
 	}
+	return events.APIGatewayV2HTTPResponse{StatusCode: e.Status, Headers: headers, Body: string(out)}
 }
 
 // ProblemBody returns the problem object for err, as batch results embed it.

@@ -39,6 +39,7 @@ type accountItem struct {
 	GSI1SK     string `dynamodbav:"GSI1SK"`
 	Entity     string `dynamodbav:"entity"`
 	MainSiteID string `dynamodbav:"mainSiteId"`
+	OwnerSub   string `dynamodbav:"ownerSub,omitempty"` // the owner's login, once the owner invitation is accepted
 	domain.Account
 	Recipients map[string]int `dynamodbav:"recipients"`
 }
@@ -55,21 +56,6 @@ type userEmailItem struct {
 	Entity string `dynamodbav:"entity"`
 	Sub    string `dynamodbav:"sub,omitempty"` // the user's login; "" for the owner's email
 	Owner  bool   `dynamodbav:"owner"`
-}
-
-// invitationItem is an invitation as stored.
-type invitationItem struct {
-	table.Key
-	Entity string `dynamodbav:"entity"`
-	domain.Invitation
-}
-
-// inviteEmailItem allows one pending invitation per email (R11); stale once expiresAt passes.
-type inviteEmailItem struct {
-	table.Key
-	Entity       string `dynamodbav:"entity"`
-	InvitationID string `dynamodbav:"invitationId"`
-	ExpiresAt    string `dynamodbav:"expiresAt"`
 }
 
 // NewAccount is what creating an account writes: the account, its main site and the owner
@@ -96,9 +82,7 @@ func (s *Store) CreateAccount(ctx context.Context, c auth.Caller, n NewAccount, 
 	}, nil)
 	t.putNew(siteItem{Key: table.Site(a.ID, n.MainSite.ID), Entity: entitySite, Site: n.MainSite}, nil)
 	t.putNew(userEmailItem{Key: table.UserEmail(a.ID, domain.NormaliseEmail(a.Owner.Email)), Entity: entityUserEmail, Owner: true}, nil)
-	t.putNew(invitationItem{Key: table.Invitation(a.ID, inv.ID), Entity: entityInvitation, Invitation: inv}, nil)
-	t.putNew(inviteEmailItem{Key: table.InvitationEmail(a.ID, domain.NormaliseEmail(inv.Email)), Entity: entityInviteEmail,
-		InvitationID: inv.ID, ExpiresAt: domain.Timestamp(inv.ExpiresAt)}, nil)
+	t.invite(inv)
 	t.audit(a.ID, c, "account.create", map[string]string{"accountId": a.ID, "siteId": n.MainSite.ID, "invitationId": inv.ID},
 		map[string]any{"name": a.Name, "type": a.Type, "legacyId": a.LegacyID, "owner": a.Owner})
 	return t.run(ctx)

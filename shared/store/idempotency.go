@@ -52,7 +52,7 @@ func (s *Store) Idempotent(ctx context.Context, req *idempotency.Request, run fu
 		return 0, nil, err
 	}
 	cond, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(table.PK)).
-		Or(expression.Name("expires").LessThanEqual(expression.Value(now)))).Build()
+		Or(expression.Name(table.TTLAttribute).LessThanEqual(expression.Value(now.Unix())))).Build()
 	if err != nil {
 		return 0, nil, err
 	}

@@ -74,6 +74,7 @@ func (c *counting) TransactWriteItems(ctx context.Context, in *dynamodb.Transact
 }
 
 type fixture struct {
+	skew  atomic.Int64 // how far the store's clock runs ahead of the wall clock, in ns
 	t     *testing.T
 	s     *Store
 	db    *dynamodb.Client
@@ -85,8 +86,10 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	db, name := testenv.DB(t)
 	c := &counting{DB: db, calls: map[string]int{}}
-	now := func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
-	return &fixture{t: t, s: New(c, name, catalog.Default(), now), db: db, name: name, calls: c}
+	f := &fixture{t: t, db: db, name: name, calls: c}
+	now := func() time.Time { return time.Now().Add(time.Duration(f.skew.Load())).UTC().Truncate(time.Millisecond) }
+	f.s = New(c, name, catalog.Default(), now)
+	return f
 }
 
 // account creates an account of type typ as an operator and returns it.

@@ -167,7 +167,7 @@ func (t *txn) idempotent(req *idempotency.Request, status int, body any) {
 		TTL:    now.Add(idempotency.Retention).Unix(),
 	}
 	cond := expression.AttributeNotExists(expression.Name(table.PK)).
-		Or(expression.Name("expires").LessThanEqual(expression.Value(now)))
+		Or(expression.Name(table.TTLAttribute).LessThanEqual(expression.Value(now.Unix())))
 	t.put(rec, &cond, func(old item) error {
 		var r idempotencyItem
 		if err := attributevalue.UnmarshalMap(old, &r); err != nil {

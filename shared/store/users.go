@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"rollcall/shared/apperr"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
@@ -74,4 +76,202 @@ func (s *Store) ListMyAccounts(ctx context.Context, c auth.Caller, limit int, cu
 		})
 	}
 	return out, nil
+}
+
+// ListUsers lists the members of an account, owner included (owner or operator only).
+func (s *Store) ListUsers(ctx context.Context, c auth.Caller, accountID string, limit int, cursor string) (Page[domain.User], error) {
+	key := expression.Key(table.PK).Equal(expression.Value(table.AccountPK(accountID))).
+		And(expression.Key(table.SK).BeginsWith(table.UserPrefix))
+	e, err := expression.NewBuilder().WithKeyCondition(key).Build()
+	if err != nil {
+		return Page[domain.User]{}, err
+	}
+	var items []item
+	var next string
+	_, err = s.queryAuthorized(ctx, c, accountID, needOwner, func(ctx context.Context) error {
+		var err error
+		items, next, err = s.list(ctx, listQuery{
+			in: dynamodb.QueryInput{KeyConditionExpression: e.KeyCondition(), ExpressionAttributeNames: e.Names(),
+				ExpressionAttributeValues: e.Values()},
+			limit: limit, cursor: cursor, wantPK: table.AccountPK(accountID), skPrefix: table.UserPrefix,
+		})
+		return err
+	})
+	if err != nil {
+		return Page[domain.User]{}, err
+	}
+	users, err := unmarshalAll[domain.User](items)
+	return Page[domain.User]{Items: users, Next: next}, err
+}
+
+// GetUser returns member sub of an account (owner or operator only; 404 when not a member).
+func (s *Store) GetUser(ctx context.Context, c auth.Caller, accountID, sub string) (domain.User, error) {
+	_, found, err := s.getAuthorized(ctx, c, accountID, needOwner, table.User(accountID, sub))
+	if err != nil {
+		return domain.User{}, err
+	}
+	return decodeUser(found[table.User(accountID, sub)])
+}
+
+func decodeUser(it item) (domain.User, error) {
+	var u domain.User
+	if it == nil {
+		return u, apperr.NotFound("user")
+	}
+	err := attributevalue.UnmarshalMap(it, &u)
+	return u, err
+}
+
+func ownerProtected() error {
+	return apperr.Conflict(apperr.CodeOwnerProtected, "the owner cannot be changed or removed; transfer ownership first")
+}
+
+// isUser is the condition that a membership exists with role user (not the owner).
+func isUser() *expression.ConditionBuilder {
+	c := expression.Name("role").Equal(expression.Value(domain.RoleUser))
+	return &c
+}
+
+func userGoneOrOwner(old item) error {
+	if old == nil {
+		return apperr.NotFound("user")
+	}
+	return ownerProtected()
+}
+
+// UpdateUserPermissions sets the permissions of member sub (R7, R8); perms must already be
+// checked against the catalog. Errors: 404/403, 409 owner_protected for the owner.
+func (s *Store) UpdateUserPermissions(ctx context.Context, c auth.Caller, accountID, sub string, perms []string) (domain.User, error) {
+	u, err := s.GetUser(ctx, c, accountID, sub)
+	if err != nil {
+		return u, err
+	}
+	if u.Role == domain.RoleOwner {
+		return u, ownerProtected()
+	}
+	old := u.Permissions
+	u.Permissions = perms
+	t := s.txn()
+	t.access(c, accountID, needOwner)
+	t.update(table.User(accountID, sub), expression.Set(expression.Name("permissions"), expression.Value(perms)), isUser(), userGoneOrOwner)
+	t.audit(accountID, c, "user.update", map[string]string{"userId": sub}, map[string]any{"permissions": perms, "previousPermissions": old})
+	return u, t.run(ctx)
+}
+
+// RemoveUser ends the membership of sub (never the owner), frees its email (R4) and unlinks its
+// contact. Errors: 404/403, 409 owner_protected.
+func (s *Store) RemoveUser(ctx context.Context, c auth.Caller, accountID, sub string) error {
+	u, err := s.GetUser(ctx, c, accountID, sub)
+	if err != nil {
+		return err
+	}
+	if u.Role == domain.RoleOwner {
+		return ownerProtected()
+	}
+	t := s.txn()
+	t.access(c, accountID, needOwner)
+	t.delete(table.User(accountID, sub), isUser(), userGoneOrOwner)
+	mine := expression.AttributeNotExists(expression.Name(table.PK)).Or(expression.Name("sub").Equal(expression.Value(sub)))
+	t.delete(table.UserEmail(accountID, domain.NormaliseEmail(u.Email)), &mine, func(item) error { return errStale })
+	if u.ContactID != "" {
+		linked := expression.Name("userId").Equal(expression.Value(sub))
+		t.update(table.Contact(accountID, u.ContactID), expression.Remove(expression.Name("userId")), &linked, func(item) error { return errStale })
+	}
+	t.audit(accountID, c, "user.remove", map[string]string{"userId": sub}, map[string]any{"email": u.Email})
+	return t.run(ctx)
+}
+
+// TransferOwnership makes member newOwner the owner (R5): the old owner stays a user with every
+// permission of the catalog, and the account's owner email becomes the new owner's, so that the
+// owner's email stays apart from the users' (R4). Owner or operator only. Errors: 404/403, 404
+// when newOwner is not a member, 409 when it is the owner already.
+func (s *Store) TransferOwnership(ctx context.Context, c auth.Caller, accountID, newOwner string) (domain.Account, error) {
+	var result domain.Account
+	err := optimistic(0, func() error {
+		me, found, err := s.getAuthorized(ctx, c, accountID, needOwner, table.Account(accountID), table.User(accountID, newOwner))
+		if err != nil {
+			return err
+		}
+		acc, err := decodeAccount(found[table.Account(accountID)])
+		if err != nil {
+			return err
+		}
+		target, err := decodeUser(found[table.User(accountID, newOwner)])
+		if err != nil {
+			return err
+		}
+		if target.Role == domain.RoleOwner {
+			return apperr.Conflict(apperr.CodeConflict, "this user is the owner already")
+		}
+		oldOwner := me // the caller, when it is the owner; an operator's transfer reads the owner
+		if c.Operator && acc.OwnerSub != "" {
+			it, err := s.get(ctx, table.User(accountID, acc.OwnerSub))
+			if err != nil {
+				return err
+			}
+			if it != nil {
+				u, err := decodeUser(it)
+				if err != nil {
+					return err
+				}
+				oldOwner = &u
+			}
+		}
+		now := s.now()
+		next := acc.Account
+		oldOwnerEmail := domain.NormaliseEmail(next.Owner.Email)
+		next.Owner.Email, next.UpdatedAt, next.Version = target.Email, now, next.Version+1
+
+		// No separate access check: for a member caller, the old owner's update below is the
+		// caller's own membership, conditioned on its owner role.
+		t := s.txn()
+		sameOwner := expression.Name("version").Equal(expression.Value(acc.Version))
+		if acc.OwnerSub == "" {
+			sameOwner = sameOwner.And(expression.AttributeNotExists(expression.Name("ownerSub")))
+		} else {
+			sameOwner = sameOwner.And(expression.Name("ownerSub").Equal(expression.Value(acc.OwnerSub)))
+		}
+		t.update(table.Account(accountID), expression.Set(expression.Name("ownerSub"), expression.Value(newOwner)).
+			Set(expression.Name("owner.email"), expression.Value(next.Owner.Email)).
+			Set(expression.Name("updatedAt"), expression.Value(now)).
+			Set(expression.Name("version"), expression.Value(next.Version)), &sameOwner, staleOrGone("account"))
+		t.update(table.User(accountID, newOwner), expression.Set(expression.Name("role"), expression.Value(domain.RoleOwner)), isUser(), userGoneOrOwner)
+		// The email guards after the transfer: the new owner's email is the owner's, the old
+		// owner's login email is a user's, and the old owner email is free unless it is that.
+		guards := map[string]userEmailItem{}
+		if oldOwner != nil {
+			wasOwner := expression.Name("role").Equal(expression.Value(domain.RoleOwner))
+			t.update(table.User(accountID, oldOwner.ID), expression.Set(expression.Name("role"), expression.Value(domain.RoleUser)).
+				Set(expression.Name("permissions"), expression.Value(domain.AllPermissions(s.cat))), &wasOwner, func(old item) error {
+				if c.Operator {
+					return errStale
+				}
+				if old == nil {
+					return apperr.NotFound("account")
+				}
+				return forbidden(needOwner)
+			})
+			e := domain.NormaliseEmail(oldOwner.Email)
+			guards[e] = userEmailItem{Key: table.UserEmail(accountID, e), Entity: entityUserEmail, Sub: oldOwner.ID}
+		}
+		e := domain.NormaliseEmail(target.Email)
+		guards[e] = userEmailItem{Key: table.UserEmail(accountID, e), Entity: entityUserEmail, Owner: true}
+		known := expression.AttributeNotExists(expression.Name(table.PK)).Or(expression.Name("owner").Equal(expression.Value(true))).
+			Or(expression.Name("sub").In(expression.Value(newOwner), expression.Value(acc.OwnerSub)))
+		for _, g := range guards {
+			t.put(g, &known, func(item) error { return errStale })
+		}
+		if _, kept := guards[oldOwnerEmail]; !kept {
+			isOwners := expression.Name("owner").Equal(expression.Value(true))
+			t.delete(table.UserEmail(accountID, oldOwnerEmail), &isOwners, func(item) error { return errStale })
+		}
+		t.audit(accountID, c, "account.transferOwnership", map[string]string{"accountId": accountID, "userId": newOwner},
+			map[string]any{"previousOwner": acc.OwnerSub, "ownerEmail": next.Owner.Email})
+		if err := t.run(ctx); err != nil {
+			return err
+		}
+		result = next
+		return nil
+	})
+	return result, err
 }

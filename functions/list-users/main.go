@@ -1,0 +1,6 @@
+// Command list-users is the Lambda function of GET /accounts/{accountId}/users.
+package main
+
+import "rollcall/shared/handlers"
+
+func main() { handlers.Serve("list-users") }

@@ -1,0 +1,137 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+
+	"rollcall/shared/apperr"
+	"rollcall/shared/domain"
+	"rollcall/shared/httpapi"
+	"rollcall/shared/ids"
+	"rollcall/shared/invitetoken"
+)
+
+// CreateInvitation answers POST /accounts/{accountId}/invitations (owner; R10, R11, R4).
+func (a *API) CreateInvitation(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	acc, err := accountID(r)
+	if err != nil {
+		return nil, err
+	}
+	var in domain.CreateInvitationInput
+	if err := r.Decode(&in); err != nil {
+		return nil, err
+	}
+	inv, err := domain.NewUserInvitation(ids.New(ids.Invitation), acc, in, a.cfg.Catalog, r.Caller.Actor(), invitetoken.NewNonce(), a.now())
+	if err != nil {
+		return nil, err
+	}
+	idem, err := idempotent(r, acc)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.store.CreateInvitation(ctx, r.Caller, inv, idem, inv); err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusCreated, inv), nil
+}
+
+// ListInvitations answers GET /accounts/{accountId}/invitations; ?status= filters.
+func (a *API) ListInvitations(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	acc, err := accountID(r)
+	if err != nil {
+		return nil, err
+	}
+	limit, cursor, err := page(r)
+	if err != nil {
+		return nil, err
+	}
+	p, err := a.store.ListInvitations(ctx, r.Caller, acc, r.Query("status"), limit, cursor)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, p), nil
+}
+
+func invitationID(r *httpapi.Request) (string, error) {
+	return pathID(r, "invitationId", ids.Invitation, "invitation")
+}
+
+// ResendInvitation answers POST /accounts/{accountId}/invitations/{invitationId}/resend (R14).
+func (a *API) ResendInvitation(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	acc, err := accountID(r)
+	if err != nil {
+		return nil, err
+	}
+	id, err := invitationID(r)
+	if err != nil {
+		return nil, err
+	}
+	inv, err := a.store.ResendInvitation(ctx, r.Caller, acc, id)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, inv), nil
+}
+
+// RevokeInvitation answers DELETE /accounts/{accountId}/invitations/{invitationId} (R14).
+func (a *API) RevokeInvitation(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	acc, err := accountID(r)
+	if err != nil {
+		return nil, err
+	}
+	id, err := invitationID(r)
+	if err != nil {
+		return nil, err
+	}
+	inv, err := a.store.RevokeInvitation(ctx, r.Caller, acc, id)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, inv), nil
+}
+
+// readToken decodes a {token} body.
+func readToken(r *httpapi.Request) (string, error) {
+	var in domain.TokenInput
+	if err := r.Decode(&in); err != nil {
+		return "", err
+	}
+	if in.Token == "" {
+		return "", apperr.InvalidField("token", "is required")
+	}
+	return in.Token, nil
+}
+
+// LookupInvitation answers POST /invitations/lookup: what the token invites to.
+func (a *API) LookupInvitation(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	token, err := readToken(r)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := a.tokenSigner()
+	if err != nil {
+		return nil, err
+	}
+	v, err := a.store.LookupInvitation(ctx, signer, token)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, v), nil
+}
+
+// AcceptInvitation answers POST /invitations/accept (R12): the caller's new membership.
+func (a *API) AcceptInvitation(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	token, err := readToken(r)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := a.tokenSigner()
+	if err != nil {
+		return nil, err
+	}
+	u, err := a.store.AcceptInvitation(ctx, r.Caller, signer, token)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusCreated, u), nil
+}

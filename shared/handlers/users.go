@@ -1,0 +1,119 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+
+	"rollcall/shared/apperr"
+	"rollcall/shared/domain"
+	"rollcall/shared/httpapi"
+)
+
+// userID returns the {userId} path parameter (a login's subject); an empty one is 404.
+func userID(r *httpapi.Request) (string, error) {
+	id := r.Param("userId")
+	if id == "" || len(id) > 255 {
+		return "", apperr.NotFound("user")
+	}
+	return id, nil
+}
+
+// ListUsers answers GET /accounts/{accountId}/users (owner; R7).
+func (a *API) ListUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	acc, err := accountID(r)
+	if err != nil {
+		return nil, err
+	}
+	limit, cursor, err := page(r)
+	if err != nil {
+		return nil, err
+	}
+	p, err := a.store.ListUsers(ctx, r.Caller, acc, limit, cursor)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, p), nil
+}
+
+// GetUser answers GET /accounts/{accountId}/users/{userId} (owner).
+func (a *API) GetUser(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	acc, err := accountID(r)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := userID(r)
+	if err != nil {
+		return nil, err
+	}
+	u, err := a.store.GetUser(ctx, r.Caller, acc, sub)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, u), nil
+}
+
+// UpdateUser answers PATCH /accounts/{accountId}/users/{userId}: a user's permissions (R8),
+// never the owner's.
+func (a *API) UpdateUser(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	acc, err := accountID(r)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := userID(r)
+	if err != nil {
+		return nil, err
+	}
+	var in domain.UpdateUserInput
+	if err := r.Decode(&in); err != nil {
+		return nil, err
+	}
+	var p domain.Problems
+	if in.Permissions == nil {
+		p.Add("permissions", "is required (it may be empty)")
+	}
+	perms := p.Permissions("permissions", in.Permissions, a.cfg.Catalog)
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	u, err := a.store.UpdateUserPermissions(ctx, r.Caller, acc, sub, perms)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, u), nil
+}
+
+// RemoveUser answers DELETE /accounts/{accountId}/users/{userId}, never the owner.
+func (a *API) RemoveUser(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	acc, err := accountID(r)
+	if err != nil {
+		return nil, err
+	}
+	sub, err := userID(r)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.store.RemoveUser(ctx, r.Caller, acc, sub); err != nil {
+		return nil, err
+	}
+	return httpapi.NoContent(), nil
+}
+
+// TransferOwnership answers POST /accounts/{accountId}/ownership (owner or operator; R5).
+func (a *API) TransferOwnership(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	acc, err := accountID(r)
+	if err != nil {
+		return nil, err
+	}
+	var in domain.TransferInput
+	if err := r.Decode(&in); err != nil {
+		return nil, err
+	}
+	if in.UserID == "" {
+		return nil, apperr.InvalidField("userId", "is required")
+	}
+	account, err := a.store.TransferOwnership(ctx, r.Caller, acc, in.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, account).WithETag(account.Version), nil
+}

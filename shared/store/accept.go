@@ -1,0 +1,132 @@
+package store
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+
+	"rollcall/shared/apperr"
+	"rollcall/shared/auth"
+	"rollcall/shared/domain"
+	"rollcall/shared/ids"
+	"rollcall/shared/invitetoken"
+	"rollcall/shared/table"
+)
+
+// tokenInvitation reads the invitation a token names, with its account, and checks the token
+// against the invitation's current nonce (R15). extra keys are read in the same BatchGetItem.
+// Errors: 400 invalid_token for a malformed, tampered or superseded token, or one that names no
+// invitation.
+func (s *Store) tokenInvitation(ctx context.Context, signer *invitetoken.Signer, token string, extra ...table.Key) (domain.Invitation, accountItem, map[table.Key]item, error) {
+	accountID, invitationID, err := invitetoken.Parse(token)
+	if err != nil || !ids.Valid(ids.Account, accountID) || !ids.Valid(ids.Invitation, invitationID) {
+		return domain.Invitation{}, accountItem{}, nil, domain.ErrInvalidToken
+	}
+	keys := append([]table.Key{table.Invitation(accountID, invitationID), table.Account(accountID)}, extra...)
+	found, err := s.batchGet(ctx, keys)
+	if err != nil {
+		return domain.Invitation{}, accountItem{}, nil, err
+	}
+	inv, err := decodeInvitation(found[keys[0]])
+	if err != nil {
+		return domain.Invitation{}, accountItem{}, nil, domain.ErrInvalidToken
+	}
+	if !signer.Verify(token, accountID, invitationID, inv.Nonce) {
+		return domain.Invitation{}, accountItem{}, nil, domain.ErrInvalidToken
+	}
+	acc, err := decodeAccount(found[keys[1]])
+	return inv.Invitation, acc, found, err
+}
+
+// LookupInvitation shows what a token invites to (a "join as X" screen): account name, inviter,
+// invited email, kind, permissions, expiry and status. Anyone holding the token may look.
+// Errors: 400 invalid_token.
+func (s *Store) LookupInvitation(ctx context.Context, signer *invitetoken.Signer, token string) (domain.InvitationView, error) {
+	inv, acc, _, err := s.tokenInvitation(ctx, signer, token)
+	if err != nil {
+		return domain.InvitationView{}, err
+	}
+	return domain.InvitationView{
+		AccountName: acc.Name, InvitedBy: inv.InvitedBy, InvitedEmail: inv.Email, Kind: inv.Kind,
+		Permissions: inv.Permissions, ExpiresAt: inv.ExpiresAt, Status: inv.EffectiveStatus(s.now()),
+	}, nil
+}
+
+// AcceptInvitation makes the caller a member as the token's invitation says (R12): any login may
+// accept, the membership records the invited and the accepting email, and the invitation is
+// used once. An owner invitation makes the caller the owner (R2); a welcome invitation links the
+// new user to its contact (R22). Errors: 400 invalid_token, 410 invitation_expired or
+// invitation_revoked, 409 invitation_already_accepted, 409 already_member, 409
+// email_belongs_to_user (R4), 409 conflict when the account has an owner already.
+func (s *Store) AcceptInvitation(ctx context.Context, c auth.Caller, signer *invitetoken.Signer, token string) (domain.User, error) {
+	var result domain.User
+	err := optimistic(0, func() error {
+		accountID, _, _ := invitetoken.Parse(token)
+		inv, _, found, err := s.tokenInvitation(ctx, signer, token, table.User(accountID, c.Sub))
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		if err := inv.Acceptable(now); err != nil {
+			return err
+		}
+		if found[table.User(accountID, c.Sub)] != nil {
+			return alreadyMember(nil)
+		}
+		u := domain.User{ID: c.Sub, AccountID: accountID, Email: c.Email, InvitedEmail: inv.Email, Role: domain.RoleUser,
+			Permissions: inv.Permissions, ContactID: inv.ContactID, JoinedAt: now}
+		if u.Email == "" {
+			u.Email = inv.Email
+		}
+		done := inv
+		done.Status, done.AcceptedBy, done.AcceptedEmail = domain.StatusAccepted, c.Sub, c.Email
+
+		t := s.txn()
+		t.put(newInvitationItem(done), sendCountIs(inv.SendCount), func(old item) error {
+			cur, err := decodeInvitation(old)
+			if err != nil {
+				return domain.ErrInvalidToken
+			}
+			if err := cur.Acceptable(now); err != nil {
+				return err
+			}
+			return domain.ErrInvalidToken // resent meanwhile: this link is superseded
+		})
+		t.dropGuard(inv)
+		switch inv.Kind {
+		case domain.KindOwner:
+			u.Role, u.Permissions = domain.RoleOwner, []string{}
+			noOwner := expression.AttributeNotExists(expression.Name("ownerSub")).And(expression.AttributeExists(expression.Name(table.PK)))
+			t.update(table.Account(accountID), expression.Set(expression.Name("ownerSub"), expression.Value(c.Sub)), &noOwner, func(old item) error {
+				if old == nil {
+					return apperr.NotFound("account")
+				}
+				return apperr.Conflict(apperr.CodeConflict, "the account has an owner already; ownership moves only by a transfer")
+			})
+		case domain.KindWelcome:
+			free := expression.AttributeExists(expression.Name(table.PK)).And(expression.AttributeNotExists(expression.Name("userId")))
+			t.update(table.Contact(accountID, inv.ContactID), expression.Set(expression.Name("userId"), expression.Value(c.Sub)), &free, func(old item) error {
+				if old == nil {
+					return apperr.Conflict(apperr.CodeConflict, "the contact this invitation was for no longer exists")
+				}
+				return apperr.Conflict(apperr.CodeConflict, "the contact this invitation was for is linked to another user")
+			})
+		}
+		t.putNew(newUserItem(u), alreadyMember)
+		if u.Role == domain.RoleUser {
+			t.putNew(userEmailItem{Key: table.UserEmail(accountID, domain.NormaliseEmail(u.Email)), Entity: entityUserEmail, Sub: c.Sub}, userEmailTaken)
+		}
+		t.audit(accountID, c, "invitation.accept", map[string]string{"invitationId": inv.ID, "userId": c.Sub},
+			map[string]any{"role": u.Role, "permissions": u.Permissions, "invitedEmail": inv.Email, "acceptedEmail": c.Email})
+		if err := t.run(ctx); err != nil {
+			return err
+		}
+		result = u
+		return nil
+	})
+	return result, err
+}
+
+func alreadyMember(item) error {
+	return apperr.Conflict(apperr.CodeAlreadyMember, "this login is already a member of the account")
+}
