@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -102,7 +103,7 @@ func (g *Gateway) now() time.Time {
 // problem+json), else the function's answer.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	requestID := newRequestID()
+	requestID := newAPIGatewayRequestID()
 	resp, fn := g.serve(r, requestID)
 	resp.Headers = withHeader(resp.Headers, "apigw-requestid", requestID)
 	status := writeResponse(w, resp)
@@ -150,7 +151,7 @@ func (g *Gateway) authorize(header string) (map[string]string, error) {
 		token = strings.TrimSpace(token[7:])
 	}
 	if token == "" {
-		return nil, fmt.Errorf("a bearer token is required (Authorization: Bearer <token>; get one with `make token`)")
+		return nil, errors.New("a bearer token is required; `make token` prints one for the local stack")
 	}
 	claims, err := g.verifier.Verify(token)
 	if err != nil {
@@ -375,8 +376,8 @@ func withHeader(h map[string]string, k, v string) map[string]string {
 	return h
 }
 
-// newRequestID returns an id shaped like API Gateway's request ids.
-func newRequestID() string {
+// newAPIGatewayRequestID returns an id shaped like API Gateway's request ids.
+func newAPIGatewayRequestID() string {
 	b := make([]byte, 10)
 	_, _ = rand.Read(b)
 	return base64.StdEncoding.EncodeToString(b)

@@ -1,0 +1,404 @@
+// Command rollcall-local runs rollcall's local stack (DESIGN §6). The Makefile calls it:
+//
+//	rollcall-local dev       [-addr 127.0.0.1:3000] [-dynamodb-port 8000]   (make dev)
+//	rollcall-local token     -sub alice [-email alice@example.com] [-operator] [-ttl 12h]   (make token)
+//	rollcall-local dynamodb  [-port 8000] [-- command args...]   (make dynamodb, make test)
+//
+// dev starts DynamoDB Local (unless something already answers on its port), creates the table,
+// and serves every route of the API through the real handlers on 127.0.0.1:3000, checking
+// tokens minted by `token` with the key kept in .local/. Ctrl-C stops everything it started.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"rollcall/infra/local"
+	"rollcall/shared/config"
+	"rollcall/shared/handlers"
+	"rollcall/shared/invitetoken"
+	"rollcall/shared/signingkey"
+	"rollcall/shared/table"
+)
+
+const usage = `usage: rollcall-local <command> [flags]
+
+commands:
+  dev        run the local stack: DynamoDB Local, the table, the API on http://127.0.0.1:3000
+  token      print a bearer token for the local API (flags: -sub, -email, -operator, -ttl)
+  dynamodb   run DynamoDB Local in the foreground (flags: -port); with "-- command args...",
+             run the command with ` + envTestDynamoDB + ` set, then stop DynamoDB Local
+
+Run "rollcall-local <command> -h" for a command's flags.
+`
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch cmd, args := os.Args[1], os.Args[2:]; cmd {
+	case "dev":
+		err = runDev(ctx, args)
+	case "token":
+		err = runToken(args)
+	case "dynamodb":
+		err = runDynamoDB(ctx, args)
+	case "help", "-h", "-help", "--help":
+		fmt.Print(usage)
+		return
+	default:
+		fmt.Fprintf(os.Stderr, "rollcall-local: unknown command %q\n\n%s", cmd, usage)
+		os.Exit(2)
+	}
+	var exit exitCode
+	switch {
+	case errors.As(err, &exit):
+		os.Exit(int(exit))
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(2)
+	case err != nil:
+		fmt.Fprintln(os.Stderr, "rollcall-local:", err)
+		os.Exit(1)
+	}
+}
+
+// envTestDynamoDB points the tests at DynamoDB Local (testenv.EnvEndpoint; package testenv is
+// for tests, so it is not imported here).
+const envTestDynamoDB = "ROLLCALL_TEST_DYNAMODB"
+
+// exitCode is an error that only carries the exit status of a command run by `dynamodb --`.
+type exitCode int
+
+func (e exitCode) Error() string { return "exit status " + strconv.Itoa(int(e)) }
+
+// operatorGroup is the stage's operator group, as the handlers read it.
+func operatorGroup() string {
+	if g := os.Getenv(config.EnvOperatorGroup); g != "" {
+		return g
+	}
+	return "operators"
+}
+
+// signer loads the token signing key from the repository's .local/ folder, creating it on first
+// use.
+func signer(root string) (*local.Signer, error) {
+	s, err := local.LoadSigner(filepath.Join(root, local.StateDir))
+	if err != nil {
+		return nil, err
+	}
+	s.OperatorGroup = operatorGroup()
+	return s, nil
+}
+
+// runToken prints a token for the local API and nothing else on stdout.
+func runToken(args []string) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	sub := fs.String("sub", "", "the login's subject (required), e.g. alice")
+	email := fs.String("email", "", "the login's email (default <sub>@example.com)")
+	operator := fs.Bool("operator", false, "put the login in the operator group ("+operatorGroup()+")")
+	ttl := fs.Duration("ttl", 12*time.Hour, "how long the token is valid")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *sub == "" {
+		return errors.New("token: -sub is required, e.g. `make token SUB=alice EMAIL=alice@example.com`")
+	}
+	if *email == "" {
+		*email = *sub + "@example.com"
+	}
+	root, err := local.RepoRoot()
+	if err != nil {
+		return err
+	}
+	s, err := signer(root)
+	if err != nil {
+		return err
+	}
+	tok, err := s.Mint(*sub, *email, *operator, *ttl)
+	if err != nil {
+		return err
+	}
+	fmt.Println(tok)
+	return nil
+}
+
+// runDynamoDB runs DynamoDB Local until interrupted or, given a command after "--", for as long
+// as the command runs, returning the command's exit status.
+func runDynamoDB(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("dynamodb", flag.ContinueOnError)
+	port := fs.Int("port", 8000, "port on 127.0.0.1; 0 means 8000 when free, else any free port")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	opts := local.DynamoDBOptions{Port: *port, SharedDB: true}
+	if fs.NArg() == 0 {
+		opts.Output = os.Stderr // in the foreground its own messages are useful
+	}
+	ddb, err := local.StartDynamoDB(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer ddb.Stop()
+
+	if fs.NArg() == 0 {
+		fmt.Fprintf(os.Stderr, "DynamoDB Local is ready on %s (in memory, shared across credentials); Ctrl-C stops it.\n"+
+			"Tests: %s=%s go test ./...\n", ddb.Endpoint, envTestDynamoDB, ddb.Endpoint)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ddb.Done():
+			return ddb.Err()
+		}
+	}
+	cmd := exec.CommandContext(ctx, fs.Arg(0), fs.Args()[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), envTestDynamoDB+"="+ddb.Endpoint)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	cmd.WaitDelay = 10 * time.Second
+	fmt.Fprintf(os.Stderr, "DynamoDB Local is ready on %s; running %v\n", ddb.Endpoint, fs.Args())
+	err = cmd.Run()
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
+		if code := exitErr.ExitCode(); code > 0 {
+			return exitCode(code)
+		}
+	}
+	return err
+}
+
+// stack is the local stack that `dev` runs: what its services share.
+type stack struct {
+	root     string
+	addr     string // the API's address
+	dynPort  int    // DynamoDB Local's port
+	cfg      config.Config
+	db       *dynamodb.Client
+	signer   *local.Signer
+	log      *slog.Logger
+	fail     chan error // a service that dies reports here, which stops the stack
+	endpoint []string   // "name  URL" lines printed once everything runs
+}
+
+// service is one part of the local stack. start brings it up (in ctx, which ends at shutdown)
+// and returns how to stop it; it may report a later failure on s.fail.
+type service struct {
+	name  string
+	start func(ctx context.Context, s *stack) (stop func(), err error)
+}
+
+// services are started in this order and stopped in reverse. To add one (the SES v2 emulator on
+// 8005, the DynamoDB stream poller), write its start function, e.g. with a function of package
+// local, and list it here; set the configuration it needs in localEnv.
+var services = []service{
+	{"DynamoDB Local", startDynamoDB},
+	{"table", createTable},
+	{"API gateway", serveAPI},
+}
+
+// localEnv holds the configuration (config.Env*) of the local stack where the environment does
+// not set it.
+func localEnv(s *stack) map[string]string {
+	return map[string]string{
+		config.EnvStage:            "local",
+		config.EnvTableName:        "rollcall-local",
+		config.EnvDynamoDBEndpoint: "http://127.0.0.1:" + strconv.Itoa(s.dynPort),
+		config.EnvPortalURL:        "http://" + s.addr,
+		config.EnvSigningKeyFile:   filepath.Join(s.root, local.StateDir, "invitation-signing-key"),
+	}
+}
+
+func runDev(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	addr := fs.String("addr", "127.0.0.1:3000", "address of the API")
+	dynPort := fs.Int("dynamodb-port", 8000, "port of DynamoDB Local; one already answering there is used as is")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	root, err := local.RepoRoot()
+	if err != nil {
+		return err
+	}
+	s, err := newStack(root, *addr, *dynPort, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(s.log)
+	stop, err := s.start(ctx)
+	defer stop()
+	if err != nil {
+		return err
+	}
+	s.printBanner()
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(os.Stderr, "\nstopping the local stack")
+		return nil
+	case err := <-s.fail:
+		return err
+	}
+}
+
+// newStack prepares the stack: configuration from lookup (the environment) over localEnv, and
+// the token signing key in root/.local/.
+func newStack(root, addr string, dynPort int, lookup func(string) (string, bool)) (*stack, error) {
+	s := &stack{root: root, addr: addr, dynPort: dynPort, fail: make(chan error, 1),
+		log: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+	defaults := localEnv(s)
+	var err error
+	if s.cfg, err = config.FromLookup(func(k string) string {
+		if v, ok := lookup(k); ok {
+			return v
+		}
+		return defaults[k]
+	}); err != nil {
+		return nil, err
+	}
+	s.cfg.DynamoDBEndpoint = defaults[config.EnvDynamoDBEndpoint] // -dynamodb-port decides
+	if s.signer, err = signer(root); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// start starts the services in order. It returns a function that stops those started, in
+// reverse order, and the first error.
+func (s *stack) start(ctx context.Context) (stop func(), err error) {
+	var stops []func()
+	stop = func() {
+		for i := len(stops) - 1; i >= 0; i-- {
+			stops[i]()
+		}
+	}
+	for _, svc := range services {
+		st, err := svc.start(ctx, s)
+		if err != nil {
+			return stop, fmt.Errorf("%s: %w", svc.name, err)
+		}
+		stops = append(stops, st)
+	}
+	return stop, nil
+}
+
+func (s *stack) announce(name, url string) {
+	s.endpoint = append(s.endpoint, fmt.Sprintf("  %-16s %s", name, url))
+}
+
+func (s *stack) printBanner() {
+	fmt.Println("\nrollcall local stack is running:")
+	for _, l := range s.endpoint {
+		fmt.Println(l)
+	}
+	fmt.Printf(`
+Every route needs a bearer token (signing key in %s/):
+  any login   make -s token SUB=alice EMAIL=alice@example.com
+  operator    make -s token SUB=op OPERATOR=1
+For example:
+  curl -H "Authorization: Bearer $(make -s token SUB=op OPERATOR=1)" http://%s/catalog
+
+Ctrl-C stops everything.
+`, local.StateDir, s.addr)
+}
+
+// startDynamoDB starts DynamoDB Local on the stack's port, or uses whatever already answers
+// there.
+func startDynamoDB(ctx context.Context, s *stack) (func(), error) {
+	s.db = local.DynamoDBClient(s.cfg.DynamoDBEndpoint)
+	if local.Answers(ctx, s.cfg.DynamoDBEndpoint) {
+		s.announce("DynamoDB Local", s.cfg.DynamoDBEndpoint+" (already running; left running)")
+		return func() {}, nil
+	}
+	ddb, err := local.StartDynamoDB(ctx, local.DynamoDBOptions{Root: s.root, Port: s.dynPort, SharedDB: true})
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		select {
+		case <-ddb.Done():
+			s.report(ddb.Err())
+		case <-ctx.Done():
+		}
+	}()
+	s.announce("DynamoDB Local", ddb.Endpoint+" (in memory)")
+	return func() { _ = ddb.Stop() }, nil
+}
+
+// createTable creates the table from the shared definition unless it exists.
+func createTable(ctx context.Context, s *stack) (func(), error) {
+	_, err := s.db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(s.cfg.TableName)})
+	var notFound *types.ResourceNotFoundException
+	switch {
+	case errors.As(err, &notFound):
+		if err := table.Create(ctx, s.db, s.cfg.TableName); err != nil {
+			return nil, err
+		}
+		s.announce("table", s.cfg.TableName+" (created)")
+	case err != nil:
+		return nil, fmt.Errorf("describe table %s: %w", s.cfg.TableName, err)
+	default:
+		s.announce("table", s.cfg.TableName+" (exists)")
+	}
+	return func() {}, nil
+}
+
+// serveAPI serves every route through the handlers on the stack's address, with the invitation
+// signing key of the local key file.
+func serveAPI(ctx context.Context, s *stack) (func(), error) {
+	key, err := signingkey.Load(ctx, s.cfg, aws.Config{}) // the local key file, created on first use
+	if err != nil {
+		return nil, err
+	}
+	inviteSigner, err := invitetoken.NewSigner(key)
+	if err != nil {
+		return nil, err
+	}
+	api := handlers.New(s.cfg, s.db).UseSigner(inviteSigner)
+	gw, err := local.NewGateway(api.Handlers(), s.signer, s.log)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return nil, fmt.Errorf("%w (is `make dev` already running?)", err)
+	}
+	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			s.report(fmt.Errorf("API gateway: %w", err))
+		}
+	}()
+	s.addr = ln.Addr().String() // the port, when the address asked for any
+	s.announce("API", "http://"+s.addr)
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
+}
+
+// report hands a service's failure to runDev, which stops the stack; later failures are dropped.
+func (s *stack) report(err error) {
+	select {
+	case s.fail <- err:
+	default:
+	}
+}
