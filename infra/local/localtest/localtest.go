@@ -17,12 +17,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"rollcall/infra/local"
 	"rollcall/shared/config"
 	"rollcall/shared/handlers"
 	"rollcall/shared/invitetoken"
+	"rollcall/shared/table"
 	"rollcall/shared/testenv"
 )
 
@@ -171,4 +174,25 @@ func (s *Stack) Do(t testing.TB, method, path, token string, body any, headers .
 		t.Fatalf("localtest: %s %s: read answer: %v", method, path, err)
 	}
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// InviteToken derives the token of an invitation's current send from its stored nonce, as the
+// email function does.
+func (s *Stack) InviteToken(t testing.TB, accountID, invitationID string) string {
+	t.Helper()
+	key, err := attributevalue.MarshalMap(table.Invitation(accountID, invitationID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := s.DB.GetItem(t.Context(), &dynamodb.GetItemInput{TableName: aws.String(s.Table), Key: key, ConsistentRead: aws.Bool(true)})
+	if err != nil || out.Item == nil {
+		t.Fatalf("read invitation %s: %v", invitationID, err)
+	}
+	var inv struct {
+		Nonce string `dynamodbav:"nonce"`
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, &inv); err != nil || inv.Nonce == "" {
+		t.Fatalf("invitation %s has no nonce (%v): %v", invitationID, err, out.Item)
+	}
+	return s.InviteSigner.Token(accountID, invitationID, inv.Nonce)
 }

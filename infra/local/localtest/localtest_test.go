@@ -4,12 +4,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
-	"rollcall/shared/table"
 )
 
 // These tests go through the real handlers over HTTP, on a fresh table in DynamoDB Local.
@@ -121,7 +115,7 @@ func TestOwnerAcceptsTheInvitation(t *testing.T) {
 	if resp.Status != http.StatusOK || len(invs.Items) != 1 || invs.Items[0].Kind != "owner" {
 		t.Fatalf("GET invitations: %d %s, want the one owner invitation", resp.Status, resp.Body)
 	}
-	token := s.inviteToken(t, acc.ID, invs.Items[0].ID)
+	token := s.InviteToken(t, acc.ID, invs.Items[0].ID)
 
 	hank := s.Token(t, "hank-sub", "hank@globex.example")
 	resp = s.Do(t, http.MethodPost, "/invitations/lookup", hank, map[string]string{"token": token})
@@ -151,25 +145,4 @@ func TestOwnerAcceptsTheInvitation(t *testing.T) {
 	if resp := s.Do(t, http.MethodGet, "/accounts/"+acc.ID, hank, nil); resp.Status != http.StatusOK {
 		t.Errorf("the new owner reads the account: %d %s", resp.Status, resp.Body)
 	}
-}
-
-// inviteToken derives the token of an invitation's current send from its stored nonce, as the
-// email function does.
-func (s *Stack) inviteToken(t *testing.T, accountID, invitationID string) string {
-	t.Helper()
-	key, err := attributevalue.MarshalMap(table.Invitation(accountID, invitationID))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := s.DB.GetItem(t.Context(), &dynamodb.GetItemInput{TableName: aws.String(s.Table), Key: key, ConsistentRead: aws.Bool(true)})
-	if err != nil || out.Item == nil {
-		t.Fatalf("read invitation %s: %v", invitationID, err)
-	}
-	var inv struct {
-		Nonce string `dynamodbav:"nonce"`
-	}
-	if err := attributevalue.UnmarshalMap(out.Item, &inv); err != nil || inv.Nonce == "" {
-		t.Fatalf("invitation %s has no nonce (%v): %v", invitationID, err, out.Item)
-	}
-	return s.InviteSigner.Token(accountID, invitationID, inv.Nonce)
 }
