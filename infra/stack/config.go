@@ -73,11 +73,11 @@ type Throttling struct {
 
 // Auth chooses the JWT issuer: a Cognito user pool created by the stack, or an external issuer.
 type Auth struct {
-	CreateUserPool  bool     `json:"createUserPool"`            // create a Cognito user pool, its client and the operator group
-	MFA             string   `json:"mfa,omitempty"`             // user pool MFA: "required" (default) or "optional"
-	ThreatProtection bool    `json:"threatProtection,omitempty"` // Cognito Plus feature plan with full threat protection
-	Issuer          string   `json:"issuer,omitempty"`          // external issuer URL (when CreateUserPool is false)
-	Audience        []string `json:"audience,omitempty"`        // accepted audiences of the external issuer
+	CreateUserPool   bool     `json:"createUserPool"`             // create a Cognito user pool, its client and the operator group
+	MFA              string   `json:"mfa,omitempty"`              // user pool MFA: "required" (default) or "optional"
+	ThreatProtection bool     `json:"threatProtection,omitempty"` // Cognito Plus feature plan with full threat protection
+	Issuer           string   `json:"issuer,omitempty"`           // external issuer URL (when CreateUserPool is false)
+	Audience         []string `json:"audience,omitempty"`         // accepted audiences of the external issuer
 }
 
 // MFA settings of the user pool.

@@ -1,0 +1,70 @@
+# infra/cdk.mk: the Lambda binaries and the CDK CLI, included by the Makefile.
+#
+#   make build                  build/<function>/bootstrap for every functions/<function>/main.go
+#                               (linux/arm64, lambda.norpc, trimmed, stripped) and a size table
+#   make sizes                  the same, failing when a bootstrap is over the 10 MiB budget
+#   make synth  STAGE=dev       synthesise Rollcall-<stage> into cdk.out (cdk-nag errors fail it)
+#   make diff   STAGE=staging   compare Rollcall-<stage> with what is deployed
+#   make deploy STAGE=prod      deploy Rollcall-<stage>
+#
+# STAGE is one of the stages configured in cdk.json (dev, staging, prod). The CDK CLI is the one
+# pinned in infra/package-lock.json; notices and telemetry are off, so synth works offline.
+
+STAGE ?= dev
+GO ?= go
+NODE_DIR ?= infra
+CDK_CLI := $(NODE_DIR)/node_modules/.bin/cdk
+CDK_ENV := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 CDK_DISABLE_CLI_TELEMETRY=true
+CDK_ARGS := --no-notices -c stage=$(STAGE) Rollcall-$(STAGE)
+
+LAMBDA_DIR := build
+LAMBDA_FUNCTIONS = $(sort $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go)))
+LAMBDA_BUDGET_BYTES := 10485760
+# -buildvcs=false keeps binaries byte-identical across commits, so that a deploy updates only
+# the functions whose code changed (CDK hashes each bootstrap).
+LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -buildvcs=false -ldflags "-s -w"
+
+.PHONY: build sizes synth diff deploy
+
+# One go build for every function (parallel compile and link), then each binary moves to
+# build/<function>/bootstrap, the folder the stack takes as that function's asset. The size
+# table marks binaries over the budget (DESIGN §7) without failing: `make sizes` enforces it.
+build:
+	@test -n "$(LAMBDA_FUNCTIONS)" || { echo "make build: no functions/*/main.go" >&2; exit 1; }
+	@rm -rf $(LAMBDA_DIR)/.bin
+	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_GOFLAGS) -o $(LAMBDA_DIR)/.bin/ \
+		$(addprefix ./functions/,$(LAMBDA_FUNCTIONS))
+	@for f in $(LAMBDA_FUNCTIONS); do \
+		mkdir -p $(LAMBDA_DIR)/$$f && mv $(LAMBDA_DIR)/.bin/$$f $(LAMBDA_DIR)/$$f/bootstrap || exit 1; \
+	done; rmdir $(LAMBDA_DIR)/.bin
+	@$(call lambda_sizes,0)
+
+# Fails when a built bootstrap is over the budget.
+sizes: build
+	@$(call lambda_sizes,1)
+
+# lambda_sizes prints every bootstrap's size; with 1 it exits 1 when one is over budget.
+define lambda_sizes
+over=0; \
+for f in $(LAMBDA_FUNCTIONS); do \
+	size=$$(stat -c %s $(LAMBDA_DIR)/$$f/bootstrap); \
+	flag=; if [ $$size -gt $(LAMBDA_BUDGET_BYTES) ]; then flag="  OVER the 10 MiB budget"; over=$$((over + 1)); fi; \
+	awk -v f=$$f -v s=$$size -v g="$$flag" 'BEGIN { printf "%-28s %9d bytes  %5.2f MiB%s\n", f, s, s / 1048576, g }'; \
+done; \
+if [ $$over -gt 0 ]; then \
+	echo "$$over of $(words $(LAMBDA_FUNCTIONS)) bootstraps are over the $(LAMBDA_BUDGET_BYTES)-byte budget" >&2; \
+	[ $(1) = 0 ] || exit 1; \
+fi
+endef
+
+synth diff deploy: build | $(NODE_DIR)/node_modules
+
+synth:
+	$(CDK_ENV) $(CDK_CLI) synth --quiet $(CDK_ARGS)
+	@echo "synthesised Rollcall-$(STAGE) into cdk.out (cdk-nag report: cdk.out/AwsSolutions-*Rollcall-$(STAGE)-NagReport.csv)"
+
+diff:
+	$(CDK_ENV) $(CDK_CLI) diff $(CDK_ARGS)
+
+deploy:
+	$(CDK_ENV) $(CDK_CLI) deploy --require-approval broadening $(CDK_ARGS)
