@@ -5,13 +5,12 @@ package handlers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"rollcall/shared/awsenv"
 	"rollcall/shared/config"
 	"rollcall/shared/httpapi"
 	"rollcall/shared/invitetoken"
@@ -48,19 +47,18 @@ func (a *API) tokenSigner() (*invitetoken.Signer, error) {
 	return a.signer, nil
 }
 
-// FromEnv builds the API from the function's environment and the default AWS configuration
-// (DynamoDB Local's endpoint when ROLLCALL_DYNAMODB_ENDPOINT is set). Functions call it once,
-// outside the handler.
-// withKey loads the invitation signing key (from Secrets Manager, or the local key file) for the
-// functions whose route needs it.
+// FromEnv builds the API from the function's environment and its AWS configuration (awsenv),
+// with DynamoDB Local's endpoint when ROLLCALL_DYNAMODB_ENDPOINT is set. With withKey it also
+// loads the invitation signing key (Secrets Manager, or the local key file), for the functions
+// whose route needs it. Functions call it once, at cold start.
 func FromEnv(ctx context.Context, withKey bool) (*API, error) {
 	cfg, err := config.FromEnv()
 	if err != nil {
 		return nil, err
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := awsenv.Config()
 	if err != nil {
-		return nil, fmt.Errorf("aws config: %w", err)
+		return nil, err
 	}
 	db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) {
 		if cfg.DynamoDBEndpoint != "" {
