@@ -12,14 +12,14 @@ import (
 
 type obj = map[string]any
 
-func decode(t *testing.T, r *localtest.Response) obj {
+func decode(t testing.TB, r *localtest.Response) obj {
 	t.Helper()
 	var m obj
 	r.JSON(t, &m)
 	return m
 }
 
-func must(t *testing.T, r *localtest.Response, status int, what string) obj {
+func must(t testing.TB, r *localtest.Response, status int, what string) obj {
 	t.Helper()
 	if r.Status != status {
 		t.Fatalf("%s: %d %s, want %d", what, r.Status, r.Body, status)
@@ -110,7 +110,7 @@ type account struct {
 }
 
 // ownedAccount creates an account as the operator and has its owner accept the owner invitation.
-func ownedAccount(t *testing.T, s *localtest.Stack, op, name, ownerSub string) account {
+func ownedAccount(t testing.TB, s *localtest.Stack, op, name, ownerSub string) account {
 	t.Helper()
 	email := ownerSub + "@" + strings.ToLower(name) + ".example"
 	acc := must(t, s.Do(t, "POST", "/accounts", op, fmt.Sprintf(`{"name":%q,"owner":{"firstName":"O","lastName":"Wner","email":%q}}`, name, email)), 201, "create account")
@@ -206,4 +206,8 @@ func TestConcurrentRequestsThroughTheGateway(t *testing.T) {
 	if statuses[http.StatusCreated] != 1 || statuses[http.StatusConflict] != 49 {
 		t.Fatalf("statuses %v, want one 201 and forty-nine 409", statuses)
 	}
+}
+
+func ownedAccountB(b *testing.B, s *localtest.Stack, op string) account {
+	return ownedAccount(b, s, op, "Bench", "bench-owner")
 }
