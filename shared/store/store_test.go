@@ -75,14 +75,14 @@ func (c *counting) TransactWriteItems(ctx context.Context, in *dynamodb.Transact
 
 type fixture struct {
 	skew  atomic.Int64 // how far the store's clock runs ahead of the wall clock, in ns
-	t     *testing.T
+	t     testing.TB
 	s     *Store
 	db    *dynamodb.Client
 	name  string
 	calls *counting
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	db, name := testenv.DB(t)
 	c := &counting{DB: db, calls: map[string]int{}}
