@@ -7,7 +7,8 @@ import (
 	"rollcall/shared/catalog"
 )
 
-// Contact is a person of an account who receives email (R16). It cannot log in.
+// Contact is a person of an account who receives email (R16). It cannot log in, unless it has
+// accepted a welcome invitation (R22): UserID is then the login linked to it.
 type Contact struct {
 	ID            string         `json:"id" dynamodbav:"id"`
 	AccountID     string         `json:"accountId" dynamodbav:"accountId"`
@@ -19,6 +20,7 @@ type Contact struct {
 	CreatedAt     time.Time      `json:"createdAt" dynamodbav:"createdAt"`
 	UpdatedAt     time.Time      `json:"updatedAt" dynamodbav:"updatedAt"`
 	Version       int            `json:"version" dynamodbav:"version"`
+	UserID        string         `json:"userId,omitempty" dynamodbav:"userId,omitempty"` // the user linked by accepting the contact's welcome invitation (R22)
 	Relationships []Relationship `json:"relationships,omitempty" dynamodbav:"-"`
 }
 

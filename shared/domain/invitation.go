@@ -165,3 +165,16 @@ type InvitationView struct {
 	ExpiresAt    time.Time `json:"expiresAt"`
 	Status       string    `json:"status"`
 }
+
+// NewWelcomeInvitation is the welcome invitation (R22) created with the first relationship of
+// contact c of account a: it invites c's email with the stage's welcome permissions perms, and
+// accepting it links the new user to c (ContactID). Like every invitation it is sent once on
+// creation (send count 1) and expires after DefaultInvitationDays.
+func NewWelcomeInvitation(id string, a Account, c Contact, perms []string, by Actor, nonce string, now time.Time) Invitation {
+	return Invitation{
+		ID: id, AccountID: a.ID, AccountName: a.Name, Kind: KindWelcome, Email: c.Email, ContactID: c.ID,
+		Permissions: append([]string{}, perms...), Status: StatusPending,
+		ExpiresAt: now.Add(DefaultInvitationDays * 24 * time.Hour), ExpiresInDays: DefaultInvitationDays,
+		SendCount: 1, LastSentAt: now, InvitedBy: by, CreatedAt: now, Nonce: nonce,
+	}
+}

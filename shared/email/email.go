@@ -201,6 +201,9 @@ func (f *Function) process(ctx context.Context, log *slog.Logger, rec events.Dyn
 		log.Error("invitation email is not one address: not sending")
 		return f.reject(ctx, log, s, ReasonInvalidRecipient)
 	}
+	if st.accountName != "" {
+		inv.AccountName = st.accountName
+	}
 	msg, err := f.render.Render(inv, f.signer.Token(inv.AccountID, inv.ID, inv.Nonce))
 	if err != nil {
 		log.Error("cannot render the email", "error", err.Error())

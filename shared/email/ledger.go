@@ -54,6 +54,9 @@ type sendState struct {
 	sendCount int    // its current send count
 	status    string // its stored status
 	delivery  *domain.Delivery
+	// accountName is the account's current name ("" when the account is gone); user
+	// invitations do not carry it, and owner invitations may carry an old one.
+	accountName string
 }
 
 // ledger reads and writes the function's items: send records and invitations' delivery.
@@ -63,8 +66,8 @@ type ledger struct {
 	ttl   time.Duration
 }
 
-// state reads the invitation and the send record of send n, both strongly consistent and in
-// parallel. It returns the first DynamoDB error.
+// state reads the invitation and the send record of send n, both strongly consistent, and the
+// account's current name (the email names the account as it is now), all in parallel. It returns the first DynamoDB error.
 func (l ledger) state(ctx context.Context, accountID, invitationID string, n int) (sendState, error) {
 	type result struct {
 		item map[string]types.AttributeValue
@@ -85,6 +88,20 @@ func (l ledger) state(ctx context.Context, accountID, invitationID string, n int
 		}
 		recCh <- result{item: out.Item}
 	}()
+	accCh := make(chan result, 1)
+	go func() {
+		out, err := l.db.GetItem(ctx, &dynamodb.GetItemInput{
+			TableName:                aws.String(l.table),
+			Key:                      keyAV(table.Account(accountID)),
+			ProjectionExpression:     aws.String("#n"),
+			ExpressionAttributeNames: map[string]string{"#n": "name"},
+		})
+		if err != nil {
+			accCh <- result{err: fmt.Errorf("read account: %w", err)}
+			return
+		}
+		accCh <- result{item: out.Item}
+	}()
 	inv, invErr := l.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:                aws.String(l.table),
 		Key:                      keyAV(table.Invitation(accountID, invitationID)),
@@ -92,14 +109,26 @@ func (l ledger) state(ctx context.Context, accountID, invitationID string, n int
 		ProjectionExpression:     aws.String("#n, #s, #d"),
 		ExpressionAttributeNames: map[string]string{"#n": "sendCount", "#s": "status", "#d": "delivery"},
 	})
-	rec := <-recCh
+	rec, acc := <-recCh, <-accCh
 	if invErr != nil {
 		return sendState{}, fmt.Errorf("read invitation: %w", invErr)
 	}
 	if rec.err != nil {
 		return sendState{}, rec.err
 	}
+	if acc.err != nil {
+		return sendState{}, acc.err
+	}
 	var st sendState
+	if acc.item != nil {
+		var a struct {
+			Name string `dynamodbav:"name"`
+		}
+		if err := attributevalue.UnmarshalMap(acc.item, &a); err != nil {
+			return sendState{}, fmt.Errorf("decode account: %w", err)
+		}
+		st.accountName = a.Name
+	}
 	if rec.item != nil {
 		var r struct {
 			MessageID string `dynamodbav:"messageId"`

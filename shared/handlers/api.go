@@ -112,6 +112,14 @@ func (a *API) Handlers() map[string]httpapi.Handler {
 		"revoke-invitation":     a.RevokeInvitation,
 		"lookup-invitation":     a.LookupInvitation,
 		"accept-invitation":     a.AcceptInvitation,
+
+		// Relationships and contact roles (R21, R22), admin privileges (R9).
+		"list-site-contacts":      a.ListSiteContacts,
+		"put-relationship":        a.PutRelationship,
+		"delete-relationship":     a.DeleteRelationship,
+		"batch-put-relationships": a.BatchPutRelationships,
+		"grant-admin":             a.GrantAdmin,
+		"revoke-admin":            a.RevokeAdmin,
 	}
 	hs := make(map[string]httpapi.Handler, len(ops))
 	for name, op := range ops {

@@ -49,6 +49,17 @@ var (
 	createsOnly = []string{GetItem, TransactWriteItems, ConditionCheckItem, PutItem, UpdateItem}
 )
 
+// Actions of the relationship and admin functions: each reads with one BatchGetItem (a list in
+// parallel with its Query) and writes one transaction of condition checks, puts, updates and
+// deletes; the batch also reads and writes its idempotency record.
+var (
+	siteContactsRead    = []string{BatchGetItem, Query}
+	relationshipChanges = []string{BatchGetItem, TransactWriteItems, ConditionCheckItem, PutItem, UpdateItem, DeleteItem}
+	relationshipBatch   = []string{GetItem, BatchGetItem, TransactWriteItems, ConditionCheckItem, PutItem, UpdateItem, DeleteItem}
+	adminGrant          = []string{BatchGetItem, TransactWriteItems, ConditionCheckItem, PutItem, UpdateItem}
+	adminRevoke         = []string{BatchGetItem, TransactWriteItems, PutItem, UpdateItem}
+)
+
 // Route is one operation of the HTTP API, served by its own Lambda function.
 type Route struct {
 	Method     string   // HTTP method
@@ -79,6 +90,8 @@ var All = []Route{
 	{Method: "GET", Path: "/accounts/{accountId}/users/{userId}", Function: "get-user", Who: Owner, Actions: reads},
 	{Method: "PATCH", Path: "/accounts/{accountId}/users/{userId}", Function: "update-user", Who: Owner, Actions: transacts},
 	{Method: "DELETE", Path: "/accounts/{accountId}/users/{userId}", Function: "remove-user", Who: Owner, Actions: transacts},
+	{Method: "PUT", Path: "/accounts/{accountId}/users/{userId}/admin", Function: "grant-admin", Who: Operator, Actions: adminGrant},
+	{Method: "DELETE", Path: "/accounts/{accountId}/users/{userId}/admin", Function: "revoke-admin", Who: Operator, Actions: adminRevoke},
 	{Method: "GET", Path: "/accounts/{accountId}/invitations", Function: "list-invitations", Who: Owner, Actions: reads},
 	{Method: "POST", Path: "/accounts/{accountId}/invitations", Function: "create-invitation", Who: Owner, Actions: createsOnly},
 	{Method: "POST", Path: "/accounts/{accountId}/invitations/{invitationId}/resend", Function: "resend-invitation", Who: Owner, Actions: transacts},
@@ -92,6 +105,10 @@ var All = []Route{
 	{Method: "DELETE", Path: "/accounts/{accountId}/contacts/{contactId}", Function: "delete-contact", Who: Permission, Permission: ContactsWrite, Actions: transacts},
 	{Method: "GET", Path: "/accounts/{accountId}/sites", Function: "list-sites", Who: Permission, Permission: ContactsRead, Actions: reads},
 	{Method: "POST", Path: "/accounts/{accountId}/sites", Function: "create-site", Who: Operator, Actions: createsOnly},
+	{Method: "GET", Path: "/accounts/{accountId}/sites/{siteId}/contacts", Function: "list-site-contacts", Who: Permission, Permission: ContactsRead, Actions: siteContactsRead},
+	{Method: "POST", Path: "/accounts/{accountId}/sites/{siteId}/contacts/batch", Function: "batch-put-relationships", Who: Permission, Permission: SitesWrite, Actions: relationshipBatch},
+	{Method: "PUT", Path: "/accounts/{accountId}/sites/{siteId}/contacts/{contactId}", Function: "put-relationship", Who: Permission, Permission: SitesWrite, Actions: relationshipChanges},
+	{Method: "DELETE", Path: "/accounts/{accountId}/sites/{siteId}/contacts/{contactId}", Function: "delete-relationship", Who: Permission, Permission: SitesWrite, Actions: relationshipChanges},
 }
 
 // ByFunction returns the route served by function name, and whether there is one.

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -15,12 +17,19 @@ import (
 	"rollcall/shared/table"
 )
 
-// contactItem is a contact as stored, with a lower-cased search text for the list's text filter.
+// contactItem is a contact as stored, with a lower-cased search text for the list's text filter,
+// a copy of its relationships (site id → roles) and the number of admin-eligible roles it holds
+// (R9), which relationship changes keep in step with the relationship items (relationships.go).
+// The linked user (Contact.UserID, attribute userId) is set by accepting a welcome invitation and
+// removed with the user; neither changes the version, so writes that depend on it condition on
+// it.
 type contactItem struct {
 	table.Key
 	Entity string `dynamodbav:"entity"`
 	domain.Contact
-	Search string `dynamodbav:"search"`
+	Search     string           `dynamodbav:"search"`
+	Sites      domain.SiteRoles `dynamodbav:"sites,omitempty"`
+	AdminRoles int              `dynamodbav:"adminRoles"`
 }
 
 func newContactItem(c domain.Contact) contactItem {
@@ -126,14 +135,16 @@ func contactFields(c domain.Contact) map[string]any {
 	return m
 }
 
-// GetContact returns contact id of account accountID (403 without contacts:read, 404 when it
-// or the membership does not exist).
+// GetContact returns contact id of account accountID with its relationships (from the
+// contact's own copy: one BatchGetItem). Errors: 403 without contacts:read, 404 when it or the
+// membership does not exist.
 func (s *Store) GetContact(ctx context.Context, caller auth.Caller, accountID, id string) (domain.Contact, error) {
 	_, found, err := s.getAuthorized(ctx, caller, accountID, needContactsRead, table.Contact(accountID, id))
 	if err != nil {
 		return domain.Contact{}, err
 	}
 	c, err := decodeContact(found[table.Contact(accountID, id)])
+	c.Contact.Relationships = c.Sites.Relationships()
 	return c.Contact, err
 }
 
@@ -209,13 +220,14 @@ func (s *Store) UpdateContact(ctx context.Context, caller auth.Caller, accountID
 		}
 		ch, err := domain.ApplyContactUpdate(cur.Contact, in, s.cat, s.now())
 		result = ch.Contact
+		result.Relationships = cur.Sites.Relationships()
 		if err != nil || len(ch.Changed) == 0 {
 			return err
 		}
 		t := s.txn()
 		t.access(caller, accountID, needContactsWrite)
 		t.contactAccount(caller, accountID, ch.TypesDelta, false)
-		t.put(newContactItem(ch.Contact), versionIs(cur.Version), staleOrGone("contact"))
+		t.update(cur.Key, contactUpdate(ch.Contact), versionIs(cur.Version), staleOrGone("contact"))
 		if ch.OldEmail != "" {
 			owned := expression.Name("contactId").Equal(expression.Value(id))
 			t.delete(table.ContactEmail(accountID, ch.OldEmail), &owned, staleOrGone("contact"))
@@ -227,22 +239,64 @@ func (s *Store) UpdateContact(ctx context.Context, caller auth.Caller, accountID
 	return result, err
 }
 
-// DeleteContact deletes contact id with its email guard and its share of the recipient
-// counters. ifMatch (0 for none) must equal its version (412). Errors: 403/404, 409 last_recipient.
+// DeleteContact deletes contact id with its email guard, its share of the recipient counters,
+// its relationships and the guards of the unique roles it holds (R21), and unlinks its user, whose
+// admin flag it clears (R9). ifMatch (0 for none) must equal its version (412). Errors: 403/404,
+// 409 last_recipient.
+//
+// It is one transaction when that fits DynamoDB's limit of 100 items. A contact with more
+// relationships first loses some of them in transactions that each fit (shedRelationships): each
+// removes relationship items, their role guards and the matching entries of the contact's copy
+// together, under the contact's version; the contact item itself goes only in a last transaction
+// that removes every relationship and guard it still lists. So at every moment, even when the
+// request stops half-way, every role guard names an existing contact that holds the role, and a
+// repeated DELETE finishes the job.
 func (s *Store) DeleteContact(ctx context.Context, caller auth.Caller, accountID, id string, ifMatch int) error {
+	expect := ifMatch
 	return optimistic(ifMatch, func() error {
-		cur, err := s.readContactForWrite(ctx, caller, accountID, id, ifMatch)
-		if err != nil {
-			return err
+		for {
+			cur, err := s.readContactForWrite(ctx, caller, accountID, id, expect)
+			if err != nil {
+				return err
+			}
+			if s.deleteContactItems(cur) > txnItemLimit {
+				v, err := s.shedRelationships(ctx, caller, cur)
+				if err != nil {
+					return err
+				}
+				if expect != 0 {
+					expect = v // our own change: the caller's If-Match still holds
+				}
+				continue
+			}
+			t := s.txn()
+			var unlink *memberChange
+			if cur.UserID != "" {
+				unlink = &memberChange{sub: cur.UserID, contactID: id,
+					upd: expression.Set(expression.Name("admin"), expression.Value(false)).Remove(expression.Name("contactId"))}
+			}
+			t.accessAndMember(caller, accountID, needContactsWrite, unlink)
+			t.contactAccount(caller, accountID, domain.RecipientDelta(cur.EmailTypes, nil), false)
+			t.delete(cur.Key, asRead(cur), staleOrGone("contact"))
+			owned := expression.Name("contactId").Equal(expression.Value(id))
+			t.delete(table.ContactEmail(accountID, domain.NormaliseEmail(cur.Email)), &owned, staleOrGone("contact"))
+			sites := cur.Sites
+			for _, site := range slices.Sorted(maps.Keys(cur.Sites)) {
+				ch := domain.ChangeRelationship(sites, site, nil, s.cat)
+				t.relationships(accountID, id, ch)
+				sites = ch.After
+			}
+			changes := map[string]any{"email": cur.Email}
+			if len(cur.Sites) > 0 {
+				changes["relationships"] = cur.Sites.Relationships()
+			}
+			targets := map[string]string{"contactId": id}
+			if cur.UserID != "" {
+				targets["userId"] = cur.UserID
+			}
+			t.audit(accountID, caller, "contact.delete", targets, changes)
+			return t.run(ctx)
 		}
-		t := s.txn()
-		t.access(caller, accountID, needContactsWrite)
-		t.contactAccount(caller, accountID, domain.RecipientDelta(cur.EmailTypes, nil), false)
-		t.delete(cur.Key, versionIs(cur.Version), staleOrGone("contact"))
-		owned := expression.Name("contactId").Equal(expression.Value(id))
-		t.delete(table.ContactEmail(accountID, domain.NormaliseEmail(cur.Email)), &owned, staleOrGone("contact"))
-		t.audit(accountID, caller, "contact.delete", map[string]string{"contactId": id}, map[string]any{"email": cur.Email})
-		return t.run(ctx)
 	})
 }
 
@@ -256,6 +310,25 @@ func (s *Store) readContactForWrite(ctx context.Context, caller auth.Caller, acc
 		return cur, apperr.PreconditionFailed()
 	}
 	return cur, err
+}
+
+// contactUpdate sets a contact's own fields as newContactItem writes them, leaving what other
+// operations own (its relationships' copy, its admin-eligible role count, its linked user).
+func contactUpdate(c domain.Contact) expression.UpdateBuilder {
+	it := newContactItem(c)
+	upd := expression.Set(expression.Name("email"), expression.Value(c.Email)).
+		Set(expression.Name("emailTypes"), expression.Value(c.EmailTypes)).
+		Set(expression.Name("updatedAt"), expression.Value(c.UpdatedAt)).
+		Set(expression.Name("version"), expression.Value(c.Version)).
+		Set(expression.Name("search"), expression.Value(it.Search))
+	for _, f := range []struct{ name, value string }{{"firstName", c.FirstName}, {"lastName", c.LastName}, {"phone", c.Phone}} {
+		if f.value == "" {
+			upd = upd.Remove(expression.Name(f.name))
+		} else {
+			upd = upd.Set(expression.Name(f.name), expression.Value(f.value))
+		}
+	}
+	return upd
 }
 
 // versionIs is the condition that an item still has version v.

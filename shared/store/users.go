@@ -161,24 +161,27 @@ func (s *Store) UpdateUserPermissions(ctx context.Context, c auth.Caller, accoun
 // RemoveUser ends the membership of sub (never the owner), frees its email (R4) and unlinks its
 // contact. Errors: 404/403, 409 owner_protected.
 func (s *Store) RemoveUser(ctx context.Context, c auth.Caller, accountID, sub string) error {
-	u, err := s.GetUser(ctx, c, accountID, sub)
-	if err != nil {
-		return err
-	}
-	if u.Role == domain.RoleOwner {
-		return ownerProtected()
-	}
-	t := s.txn()
-	t.access(c, accountID, needOwner)
-	t.delete(table.User(accountID, sub), isUser(), userGoneOrOwner)
-	mine := expression.AttributeNotExists(expression.Name(table.PK)).Or(expression.Name("sub").Equal(expression.Value(sub)))
-	t.delete(table.UserEmail(accountID, domain.NormaliseEmail(u.Email)), &mine, func(item) error { return errStale })
-	if u.ContactID != "" {
-		linked := expression.Name("userId").Equal(expression.Value(sub))
-		t.update(table.Contact(accountID, u.ContactID), expression.Remove(expression.Name("userId")), &linked, func(item) error { return errStale })
-	}
-	t.audit(accountID, c, "user.remove", map[string]string{"userId": sub}, map[string]any{"email": u.Email})
-	return t.run(ctx)
+	return optimistic(0, func() error {
+		u, err := s.GetUser(ctx, c, accountID, sub)
+		if err != nil {
+			return err
+		}
+		if u.Role == domain.RoleOwner {
+			return ownerProtected()
+		}
+		t := s.txn()
+		t.access(c, accountID, needOwner)
+		t.delete(table.User(accountID, sub), isUser(), userGoneOrOwner)
+		mine := expression.AttributeNotExists(expression.Name(table.PK)).Or(expression.Name("sub").Equal(expression.Value(sub)))
+		t.delete(table.UserEmail(accountID, domain.NormaliseEmail(u.Email)), &mine, func(item) error { return errStale })
+		if u.ContactID != "" {
+			// The contact and its user stay paired: unlink the contact in the same transaction.
+			linked := expression.Name("userId").Equal(expression.Value(sub))
+			t.update(table.Contact(accountID, u.ContactID), expression.Remove(expression.Name("userId")), &linked, func(item) error { return errStale })
+		}
+		t.audit(accountID, c, "user.remove", map[string]string{"userId": sub}, map[string]any{"email": u.Email})
+		return t.run(ctx)
+	})
 }
 
 // TransferOwnership makes member newOwner the owner (R5): the old owner stays a user with every

@@ -1,0 +1,169 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+
+	"rollcall/shared/apperr"
+	"rollcall/shared/domain"
+	"rollcall/shared/httpapi"
+	"rollcall/shared/ids"
+	"rollcall/shared/store"
+)
+
+// siteID returns the {siteId} path parameter (404 when it cannot be a site id).
+func siteID(r *httpapi.Request) (string, error) {
+	return pathID(r, "siteId", ids.Site, "site")
+}
+
+// ListSiteContacts answers GET /accounts/{accountId}/sites/{siteId}/contacts: the site's related
+// contacts with their roles (R21), paginated.
+func (a *API) ListSiteContacts(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	acc, err := accountID(r)
+	if err != nil {
+		return nil, err
+	}
+	site, err := siteID(r)
+	if err != nil {
+		return nil, err
+	}
+	limit, cursor, err := page(r)
+	if err != nil {
+		return nil, err
+	}
+	p, err := a.store.ListSiteContacts(ctx, r.Caller, acc, site, limit, cursor)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(http.StatusOK, p), nil
+}
+
+// PutRelationship answers PUT /accounts/{accountId}/sites/{siteId}/contacts/{contactId} with
+// body {roles} (R21, R22): 201 with the relationship when it creates it, 200 when it changes it
+// (or it had those roles already). The roles replace the relationship's current ones.
+func (a *API) PutRelationship(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	acc, err := accountID(r)
+	if err != nil {
+		return nil, err
+	}
+	site, err := siteID(r)
+	if err != nil {
+		return nil, err
+	}
+	contact, err := pathID(r, "contactId", ids.Contact, "contact")
+	if err != nil {
+		return nil, err
+	}
+	var in domain.RelationshipInput
+	if err := r.Decode(&in); err != nil {
+		return nil, err
+	}
+	roles, err := domain.RelationshipRoles("roles", in.Roles, a.cfg.Catalog)
+	if err != nil {
+		return nil, err
+	}
+	res, err := a.store.PutRelationship(ctx, r.Caller, acc, site, contact, roles, a.cfg.WelcomePermissions)
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(putStatus(res.Created), res.Relationship), nil
+}
+
+func putStatus(created bool) int {
+	if created {
+		return http.StatusCreated
+	}
+	return http.StatusOK
+}
+
+// DeleteRelationship answers DELETE /accounts/{accountId}/sites/{siteId}/contacts/{contactId}:
+// 204 once the relationship is removed.
+func (a *API) DeleteRelationship(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	acc, err := accountID(r)
+	if err != nil {
+		return nil, err
+	}
+	site, err := siteID(r)
+	if err != nil {
+		return nil, err
+	}
+	contact, err := pathID(r, "contactId", ids.Contact, "contact")
+	if err != nil {
+		return nil, err
+	}
+	if err := a.store.DeleteRelationship(ctx, r.Caller, acc, site, contact); err != nil {
+		return nil, err
+	}
+	return httpapi.NoContent(), nil
+}
+
+// BatchPutRelationships answers POST /accounts/{accountId}/sites/{siteId}/contacts/batch with
+// body {items: [{contactId, roles}]} (R21, "Save & New"): each row is a PUT of that contact's
+// relationship with the site and succeeds or fails on its own; the answer lists the outcomes in
+// order (201 created, 200 changed, or the problem). Rows are applied one after another in order,
+// so a later row sees the earlier ones: [{A, [Secondary]}, {B, [Primary]}] moves Primary from A
+// to B in one request (each row commits on its own). Idempotency-Key is honoured for the whole
+// batch.
+func (a *API) BatchPutRelationships(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+	acc, err := accountID(r)
+	if err != nil {
+		return nil, err
+	}
+	site, err := siteID(r)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := decodeBatch(r)
+	if err != nil {
+		return nil, err
+	}
+	idem, err := idempotent(r, acc)
+	if err != nil {
+		return nil, err
+	}
+	status, body, err := a.store.Idempotent(ctx, idem, func() (int, any, error) {
+		if err := a.store.CheckSiteWriter(ctx, r.Caller, acc, site); err != nil {
+			return 0, nil, err
+		}
+		results := make([]BatchResult, len(rows))
+		for i, row := range rows {
+			res, err := a.putRow(ctx, r, acc, site, row)
+			if err != nil {
+				if _, ok := apperr.As(err); !ok {
+					return 0, nil, err
+				}
+				results[i] = rowError(err)
+				continue
+			}
+			results[i] = BatchResult{Status: putStatus(res.Created), Item: res.Relationship}
+		}
+		return http.StatusOK, map[string]any{"results": results}, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.JSON(status, body), nil
+}
+
+// putRow validates and applies one row of a relationship batch.
+func (a *API) putRow(ctx context.Context, r *httpapi.Request, acc, site string, row jsonRow) (store.RelationshipResult, error) {
+	var in domain.RelationshipRow
+	if err := httpapi.DecodeStrict(row, &in); err != nil {
+		return store.RelationshipResult{}, err
+	}
+	var p domain.Problems
+	switch {
+	case in.ContactID == "":
+		p.Add("contactId", "is required")
+	case !ids.Valid(ids.Contact, in.ContactID):
+		p.Add("contactId", "must be a contact id")
+	}
+	roles, err := domain.RelationshipRoles("roles", in.Roles, a.cfg.Catalog)
+	if e, ok := apperr.As(err); ok {
+		p = append(p, e.Fields...)
+	}
+	if err := p.Err(); err != nil {
+		return store.RelationshipResult{}, err
+	}
+	return a.store.PutRelationship(ctx, r.Caller, acc, site, in.ContactID, roles, a.cfg.WelcomePermissions)
+}
