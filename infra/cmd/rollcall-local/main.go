@@ -26,11 +26,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"rollcall/infra/local"
 	"rollcall/shared/config"
+	"rollcall/shared/email"
 	"rollcall/shared/handlers"
 	"rollcall/shared/invitetoken"
 	"rollcall/shared/signingkey"
@@ -206,13 +208,15 @@ type service struct {
 	start func(ctx context.Context, s *stack) (stop func(), err error)
 }
 
-// services are started in this order and stopped in reverse. To add one (the SES v2 emulator on
-// 8005, the DynamoDB stream poller), write its start function, e.g. with a function of package
-// local, and list it here; set the configuration it needs in localEnv.
+// services are started in this order and stopped in reverse. To add one, write its start
+// function, e.g. with a function of package local, and list it here; set the configuration it
+// needs in localEnv.
 var services = []service{
 	{"DynamoDB Local", startDynamoDB},
 	{"table", createTable},
+	{"SES v2 emulator", startSES},
 	{"API gateway", serveAPI},
+	{"stream poller", startPoller},
 }
 
 // localEnv holds the configuration (config.Env*) of the local stack where the environment does
@@ -224,6 +228,7 @@ func localEnv(s *stack) map[string]string {
 		config.EnvDynamoDBEndpoint: "http://127.0.0.1:" + strconv.Itoa(s.dynPort),
 		config.EnvPortalURL:        "http://" + s.addr,
 		config.EnvSigningKeyFile:   filepath.Join(s.root, local.StateDir, "invitation-signing-key"),
+		config.EnvSESEndpoint:      "http://127.0.0.1:" + strconv.Itoa(local.SESPort),
 	}
 }
 
@@ -401,4 +406,42 @@ func (s *stack) report(err error) {
 	case s.fail <- err:
 	default:
 	}
+}
+
+// startSES starts the SES v2 emulator (its web inbox shows every email sent), or uses one that
+// already answers on its port.
+func startSES(ctx context.Context, s *stack) (func(), error) {
+	if local.Answers(ctx, s.cfg.SESEndpoint+"/health-check") {
+		s.announce("SES v2 emulator", s.cfg.SESEndpoint+" (already running; left running)")
+		return func() {}, nil
+	}
+	ses, err := local.StartSES(ctx, local.SESOptions{Root: s.root, Port: local.SESPort})
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		select {
+		case <-ses.Done():
+			s.report(ses.Err())
+		case <-ctx.Done():
+		}
+	}()
+	s.announce("SES v2 emulator", ses.Endpoint+" (the inbox: open it in a browser)")
+	return func() { _ = ses.Stop() }, nil
+}
+
+// startPoller feeds the table's stream to the email function as Lambda's event source mapping
+// would: batches, partial failures, retries, bisecting, then a dead-letter file.
+func startPoller(ctx context.Context, s *stack) (func(), error) {
+	awsCfg := aws.Config{Region: local.Region, Credentials: credentials.NewStaticCredentialsProvider(local.AccessKey, local.SecretKey, "")}
+	fn, err := email.FromConfig(ctx, s.cfg, awsCfg)
+	if err != nil {
+		return nil, err
+	}
+	p, err := local.StartPoller(ctx, local.PollerOptions{Endpoint: s.cfg.DynamoDBEndpoint, Table: s.cfg.TableName, Logger: s.log}, fn.Handle)
+	if err != nil {
+		return nil, err
+	}
+	s.announce("stream poller", "send-emails <- "+s.cfg.TableName+" stream (dead letters: "+p.DeadLetterFile()+")")
+	return p.Stop, nil
 }
