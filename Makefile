@@ -31,6 +31,7 @@ help:
 	@echo '                         (or the one at $$ROLLCALL_TEST_DYNAMODB); TESTFLAGS=... for go test'
 	@echo 'make vet / make fmt      go vet / gofmt'
 	@echo 'make build / synth / deploy / diff   CDK targets (infra/cdk.mk), e.g. make synth STAGE=dev'
+	@echo 'make invoke FN=get-catalog EVENT=events/http/get-catalog.json   run a real bootstrap under a Runtime API emulator'
 
 # The npm tools, installed exactly as locked.
 $(NODE_DIR)/node_modules:
@@ -79,3 +80,4 @@ fmt:
 # STAGE=dev, make deploy STAGE=prod, make diff STAGE=...) live in infra/cdk.mk, which the CDK
 # engineer owns. Add them there, not here.
 -include infra/cdk.mk
+-include infra/invoke.mk
