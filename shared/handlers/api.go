@@ -22,14 +22,25 @@ import (
 type API struct {
 	cfg    config.Config
 	store  *store.Store
-	now    func() time.Time
+	clock  func() time.Time
 	signer *invitetoken.Signer // set for the operations that check invitation tokens (R15)
 }
 
-// New returns the API over db with configuration cfg.
+// New returns the API over db with configuration cfg, on the wall clock.
 func New(cfg config.Config, db store.DB) *API {
-	now := func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
-	return &API{cfg: cfg, store: store.New(db, cfg.TableName, cfg.Catalog, now), now: now}
+	a := &API{cfg: cfg, clock: time.Now}
+	a.store = store.New(db, cfg.TableName, cfg.Catalog, a.now)
+	return a
+}
+
+// now is the time operations record: the clock's, in UTC, to the millisecond.
+func (a *API) now() time.Time { return a.clock().UTC().Truncate(time.Millisecond) }
+
+// UseClock makes the API read time from clock instead of the wall clock (end-to-end tests move
+// time forward to cross the resend interval and expiries); it returns a for chaining.
+func (a *API) UseClock(clock func() time.Time) *API {
+	a.clock = clock
+	return a
 }
 
 // UseSigner gives the API the stage's invitation signer, which the look-up and accept operations

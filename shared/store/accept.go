@@ -82,7 +82,9 @@ func (s *Store) AcceptInvitation(ctx context.Context, c auth.Caller, signer *inv
 		done.Status, done.AcceptedBy, done.AcceptedEmail = domain.StatusAccepted, c.Sub, c.Email
 
 		t := s.txn()
-		t.put(newInvitationItem(done), sendCountIs(inv.SendCount), func(old item) error {
+		t.update(table.Invitation(accountID, inv.ID), expression.Set(expression.Name("status"), expression.Value(done.Status)).
+			Set(expression.Name("acceptedBy"), expression.Value(done.AcceptedBy)).
+			Set(expression.Name("acceptedEmail"), expression.Value(done.AcceptedEmail)), sendCountIs(inv.SendCount), func(old item) error {
 			cur, err := decodeInvitation(old)
 			if err != nil {
 				return domain.ErrInvalidToken

@@ -187,6 +187,8 @@ func (t *txn) dropGuard(inv domain.Invitation) {
 }
 
 // sendCountIs is the condition that an invitation is still pending with the send count read.
+// Invitation changes are updates of the fields they change, never whole-item writes, so that the
+// email function's delivery status (written beside them) is not lost.
 func sendCountIs(n int) *expression.ConditionBuilder {
 	c := expression.Name("sendCount").Equal(expression.Value(n)).And(expression.Name("status").Equal(expression.Value(domain.StatusPending)))
 	return &c
@@ -210,7 +212,12 @@ func (s *Store) ResendInvitation(ctx context.Context, c auth.Caller, accountID, 
 		result = next
 		t := s.txn()
 		t.access(c, accountID, needOwner)
-		t.put(newInvitationItem(next), sendCountIs(cur.SendCount), staleOrGone("invitation"))
+		t.update(table.Invitation(accountID, id), expression.Set(expression.Name("nonce"), expression.Value(next.Nonce)).
+			Set(expression.Name("sendCount"), expression.Value(next.SendCount)).
+			Set(expression.Name("lastSentAt"), expression.Value(next.LastSentAt)).
+			Set(expression.Name("expiresAt"), expression.Value(next.ExpiresAt)).
+			Set(expression.Name("expiresEpoch"), expression.Value(next.ExpiresAt.Unix())).
+			Remove(expression.Name("delivery")), sendCountIs(cur.SendCount), staleOrGone("invitation"))
 		cond := freeGuard(id, s.now())
 		t.put(inviteGuard(next), &cond, pendingConflict)
 		t.audit(accountID, c, "invitation.resend", map[string]string{"invitationId": id},
@@ -237,7 +244,8 @@ func (s *Store) RevokeInvitation(ctx context.Context, c auth.Caller, accountID, 
 		result.Status = domain.StatusRevoked
 		t := s.txn()
 		t.access(c, accountID, needOwner)
-		t.put(newInvitationItem(result), sendCountIs(cur.SendCount), staleOrGone("invitation"))
+		t.update(table.Invitation(accountID, id), expression.Set(expression.Name("status"), expression.Value(domain.StatusRevoked)),
+			sendCountIs(cur.SendCount), staleOrGone("invitation"))
 		t.dropGuard(cur)
 		t.audit(accountID, c, "invitation.revoke", map[string]string{"invitationId": id}, map[string]any{"status": domain.StatusRevoked})
 		return t.run(ctx)

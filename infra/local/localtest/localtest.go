@@ -12,8 +12,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +27,7 @@ import (
 
 	"rollcall/infra/local"
 	"rollcall/shared/config"
+	"rollcall/shared/email"
 	"rollcall/shared/handlers"
 	"rollcall/shared/invitetoken"
 	"rollcall/shared/table"
@@ -40,7 +45,14 @@ type Stack struct {
 	// InviteSigner derives invitation tokens (R15) with the key the handlers check them with,
 	// as the email function puts them in links.
 	InviteSigner *invitetoken.Signer
+	skew         atomic.Int64 // how far the handlers' clock runs ahead, in nanoseconds
+	log          *slog.Logger
 }
+
+// Advance moves the handlers' clock forward by d (to cross the resend interval or an expiry).
+func (s *Stack) Advance(d time.Duration) { s.skew.Add(int64(d)) }
+
+func (s *Stack) now() time.Time { return time.Now().Add(time.Duration(s.skew.Load())) }
 
 var (
 	keysOnce     sync.Once
@@ -88,13 +100,97 @@ func StartWithEnv(t testing.TB, env map[string]string) *Stack {
 	s.OperatorGroup = cfg.OperatorGroup
 
 	log := slog.New(slog.NewTextHandler(t.Output(), nil))
-	gw, err := local.NewGateway(handlers.New(cfg, db).UseSigner(inviteSigner).Handlers(), &s, log)
+	st := &Stack{DB: db, Table: name, Config: cfg, Signer: &s, InviteSigner: inviteSigner, log: log}
+	gw, err := local.NewGateway(handlers.New(cfg, db).UseSigner(inviteSigner).UseClock(st.now).Handlers(), &s, log)
 	if err != nil {
 		t.Fatalf("localtest: %v", err)
 	}
 	srv := httptest.NewServer(gw)
 	t.Cleanup(srv.Close)
-	return &Stack{URL: srv.URL, DB: db, Table: name, Config: cfg, Signer: &s, InviteSigner: inviteSigner, Client: srv.Client()}
+	st.URL, st.Client = srv.URL, srv.Client()
+	return st
+}
+
+// Mail is the email side of a stack: the SES v2 emulator and the stream poller that feeds the
+// table's stream to the real email function, as `make dev` runs them.
+type Mail struct {
+	SES    *local.SES
+	Poller *local.Poller
+}
+
+// StartMail starts the SES v2 emulator on a free port and the stream poller with the email
+// function, which derives links with the stack's invitation key. It fails the test when the
+// emulator cannot start (it says to run npm ci when node_modules is missing).
+func (s *Stack) StartMail(t testing.TB) *Mail {
+	t.Helper()
+	root, err := local.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := local.FreePort(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ses, err := local.StartSES(t.Context(), local.SESOptions{Root: root, Port: port})
+	if err != nil {
+		t.Fatalf("localtest: %v", err)
+	}
+	t.Cleanup(func() { _ = ses.Stop() })
+	fn, err := email.New(email.Options{
+		DB: s.DB, Table: s.Table, SES: local.SESClient(ses.Endpoint), Signer: s.InviteSigner,
+		PortalURL: s.Config.PortalURL, Sending: email.Sending{From: s.Config.SenderEmail}, Logger: s.log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := local.StartPoller(t.Context(), local.PollerOptions{Endpoint: testenv.Endpoint(), Table: s.Table, Logger: s.log,
+		DeadLetters: filepath.Join(t.TempDir(), "dead-letters.jsonl")}, fn.Handle)
+	if err != nil {
+		t.Fatalf("localtest: stream poller: %v", err)
+	}
+	t.Cleanup(p.Stop)
+	return &Mail{SES: ses, Poller: p}
+}
+
+// Inbox waits up to 20 s until the emulator holds at least n emails to address to, and returns
+// those emails, oldest first. It fails the test when they do not come.
+func (m *Mail) Inbox(t testing.TB, to string, n int) []local.SESEmail {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		all, err := local.SESInbox(t.Context(), m.SES.Endpoint)
+		if err != nil {
+			t.Fatalf("localtest: read the SES inbox: %v", err)
+		}
+		var mine []local.SESEmail
+		for _, e := range all {
+			if slices.Contains(e.Destination.To, to) {
+				mine = append(mine, e)
+			}
+		}
+		if len(mine) >= n || time.Now().After(deadline) {
+			if len(mine) < n {
+				t.Fatalf("localtest: %d emails to %s after 20 s, want %d", len(mine), to, n)
+			}
+			return mine
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// LinkToken returns the token of the accept link in an email's plain-text body.
+func LinkToken(t testing.TB, e local.SESEmail) string {
+	t.Helper()
+	i := strings.Index(e.Body.Text, "/invitations/accept?token=")
+	if i < 0 {
+		t.Fatalf("localtest: no accept link in %q", e.Body.Text)
+	}
+	raw := strings.Fields(e.Body.Text[i+len("/invitations/accept?token="):])[0]
+	tok, err := url.QueryUnescape(raw)
+	if err != nil {
+		t.Fatalf("localtest: link token %q: %v", raw, err)
+	}
+	return tok
 }
 
 // Token returns a bearer token for login sub with email, valid for an hour.
