@@ -66,7 +66,11 @@ func (a *API) ResendInvitation(ctx context.Context, r *httpapi.Request) (*httpap
 	if err != nil {
 		return nil, err
 	}
-	inv, err := a.store.ResendInvitation(ctx, r.Caller, acc, id)
+	idem, err := idempotent(r, acc)
+	if err != nil {
+		return nil, err
+	}
+	inv, err := a.store.ResendInvitation(ctx, r.Caller, acc, id, idem)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +133,11 @@ func (a *API) AcceptInvitation(ctx context.Context, r *httpapi.Request) (*httpap
 	if err != nil {
 		return nil, err
 	}
-	u, err := a.store.AcceptInvitation(ctx, r.Caller, signer, token)
+	idem, err := idempotent(r, "")
+	if err != nil {
+		return nil, err
+	}
+	u, err := a.store.AcceptInvitation(ctx, r.Caller, signer, token, idem)
 	if err != nil {
 		return nil, err
 	}

@@ -111,7 +111,11 @@ func (a *API) TransferOwnership(ctx context.Context, r *httpapi.Request) (*httpa
 	if in.UserID == "" {
 		return nil, apperr.InvalidField("userId", "is required")
 	}
-	account, err := a.store.TransferOwnership(ctx, r.Caller, acc, in.UserID)
+	idem, err := idempotent(r, acc)
+	if err != nil {
+		return nil, err
+	}
+	account, err := a.store.TransferOwnership(ctx, r.Caller, acc, in.UserID, idem)
 	if err != nil {
 		return nil, err
 	}

@@ -2,12 +2,14 @@ package store
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 
 	"rollcall/shared/apperr"
 	"rollcall/shared/auth"
 	"rollcall/shared/domain"
+	"rollcall/shared/idempotency"
 	"rollcall/shared/ids"
 	"rollcall/shared/invitetoken"
 	"rollcall/shared/table"
@@ -58,12 +60,15 @@ func (s *Store) LookupInvitation(ctx context.Context, signer *invitetoken.Signer
 // new user to its contact (R22). Errors: 400 invalid_token, 410 invitation_expired or
 // invitation_revoked, 409 invitation_already_accepted, 409 already_member, 409
 // email_belongs_to_user (R4), 409 conflict when the account has an owner already.
-func (s *Store) AcceptInvitation(ctx context.Context, c auth.Caller, signer *invitetoken.Signer, token string) (domain.User, error) {
+func (s *Store) AcceptInvitation(ctx context.Context, c auth.Caller, signer *invitetoken.Signer, token string, req *idempotency.Request) (domain.User, error) {
 	var result domain.User
 	err := optimistic(0, func() error {
 		accountID, _, _ := invitetoken.Parse(token)
-		inv, _, found, err := s.tokenInvitation(ctx, signer, token, table.User(accountID, c.Sub))
+		inv, _, found, err := s.tokenInvitation(ctx, signer, token, append(idemKeys(req), table.User(accountID, c.Sub))...)
 		if err != nil {
+			return err
+		}
+		if err := s.replayed(req, found); err != nil {
 			return err
 		}
 		now := s.now()
@@ -118,6 +123,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, c auth.Caller, signer *inv
 		if u.Role == domain.RoleUser {
 			t.putNew(userEmailItem{Key: table.UserEmail(accountID, domain.NormaliseEmail(u.Email)), Entity: entityUserEmail, Sub: c.Sub}, userEmailTaken)
 		}
+		t.idempotent(req, http.StatusCreated, u) // u as answered: after the kind has set its role
 		t.audit(accountID, c, "invitation.accept", map[string]string{"invitationId": inv.ID, "userId": c.Sub},
 			map[string]any{"role": u.Role, "permissions": u.Permissions, "invitedEmail": inv.Email, "acceptedEmail": c.Email})
 		if err := t.run(ctx); err != nil {

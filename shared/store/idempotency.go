@@ -64,3 +64,29 @@ func (s *Store) Idempotent(ctx context.Context, req *idempotency.Request, run fu
 	}
 	return status, body, nil
 }
+
+// idemKeys lists the key of req's record, to read with an operation's state (none for nil).
+func idemKeys(req *idempotency.Request) []table.Key {
+	if req == nil {
+		return nil
+	}
+	return []table.Key{table.Idempotency(req.AccountID, req.Sub, req.Key)}
+}
+
+// replayed checks req's record among items read with an operation's state, before the
+// operation judges that state: a repeat of a request that succeeded gets *idempotency.Replay
+// (not, say, "already accepted"), another request with the key 422, a new key nil.
+func (s *Store) replayed(req *idempotency.Request, found map[table.Key]item) error {
+	if req == nil {
+		return nil
+	}
+	old := found[table.Idempotency(req.AccountID, req.Sub, req.Key)]
+	if old == nil {
+		return nil
+	}
+	var r idempotencyItem
+	if err := attributevalue.UnmarshalMap(old, &r); err != nil {
+		return err
+	}
+	return idempotency.Check(r.Record, req, s.now())
+}

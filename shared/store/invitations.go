@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -165,10 +166,14 @@ func decodeInvitation(it item) (invitationItem, error) {
 	return inv, err
 }
 
-// readInvitation reads an invitation together with the caller's access (owner) item.
-func (s *Store) readInvitation(ctx context.Context, c auth.Caller, accountID, id string) (domain.Invitation, error) {
-	_, found, err := s.getAuthorized(ctx, c, accountID, needOwner, table.Invitation(accountID, id))
+// readInvitation reads an invitation together with the caller's access (owner) item and the
+// record of req, which it checks first (see replayed).
+func (s *Store) readInvitation(ctx context.Context, c auth.Caller, accountID, id string, req *idempotency.Request) (domain.Invitation, error) {
+	_, found, err := s.getAuthorized(ctx, c, accountID, needOwner, append(idemKeys(req), table.Invitation(accountID, id))...)
 	if err != nil {
+		return domain.Invitation{}, err
+	}
+	if err := s.replayed(req, found); err != nil {
 		return domain.Invitation{}, err
 	}
 	inv, err := decodeInvitation(found[table.Invitation(accountID, id)])
@@ -198,10 +203,10 @@ func sendCountIs(n int) *expression.ConditionBuilder {
 // send count +1 (the stream function sends the email). Works on expired invitations. Errors:
 // 404/403, 409 when it has ended or another invitation for the email is pending, 429 within 60 s
 // of the last send.
-func (s *Store) ResendInvitation(ctx context.Context, c auth.Caller, accountID, id string) (domain.Invitation, error) {
+func (s *Store) ResendInvitation(ctx context.Context, c auth.Caller, accountID, id string, req *idempotency.Request) (domain.Invitation, error) {
 	var result domain.Invitation
 	err := optimistic(0, func() error {
-		cur, err := s.readInvitation(ctx, c, accountID, id)
+		cur, err := s.readInvitation(ctx, c, accountID, id, req)
 		if err != nil {
 			return err
 		}
@@ -210,8 +215,10 @@ func (s *Store) ResendInvitation(ctx context.Context, c auth.Caller, accountID, 
 			return err
 		}
 		result = next
+		result.Status = result.EffectiveStatus(s.now())
 		t := s.txn()
 		t.access(c, accountID, needOwner)
+		t.idempotent(req, http.StatusOK, result)
 		t.update(table.Invitation(accountID, id), expression.Set(expression.Name("nonce"), expression.Value(next.Nonce)).
 			Set(expression.Name("sendCount"), expression.Value(next.SendCount)).
 			Set(expression.Name("lastSentAt"), expression.Value(next.LastSentAt)).
@@ -224,7 +231,6 @@ func (s *Store) ResendInvitation(ctx context.Context, c auth.Caller, accountID, 
 			map[string]any{"sendCount": next.SendCount, "expiresAt": next.ExpiresAt})
 		return t.run(ctx)
 	})
-	result.Status = result.EffectiveStatus(s.now())
 	return result, err
 }
 
@@ -233,7 +239,7 @@ func (s *Store) ResendInvitation(ctx context.Context, c auth.Caller, accountID, 
 func (s *Store) RevokeInvitation(ctx context.Context, c auth.Caller, accountID, id string) (domain.Invitation, error) {
 	var result domain.Invitation
 	err := optimistic(0, func() error {
-		cur, err := s.readInvitation(ctx, c, accountID, id)
+		cur, err := s.readInvitation(ctx, c, accountID, id, nil)
 		if err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"rollcall/shared/apperr"
 	"rollcall/shared/auth"
 	"rollcall/shared/domain"
+	"rollcall/shared/idempotency"
 	"rollcall/shared/ids"
 	"rollcall/shared/invitetoken"
 	"rollcall/shared/routes"
@@ -64,7 +66,7 @@ func (f *fixture) owned() (domain.Account, auth.Caller) {
 	f.t.Helper()
 	a := f.account(domain.AccountCustomer)
 	owner := auth.Caller{Sub: "owner-" + a.ID, Email: "owner@acme.example"}
-	if _, err := f.s.AcceptInvitation(context.Background(), owner, testSigner, f.token(a.ID, f.ownerInvitation(a.ID).ID)); err != nil {
+	if _, err := f.s.AcceptInvitation(context.Background(), owner, testSigner, f.token(a.ID, f.ownerInvitation(a.ID).ID), nil); err != nil {
 		f.t.Fatalf("owner accepts: %v", err)
 	}
 	return a, owner
@@ -95,7 +97,7 @@ func TestOwnerInvitationMakesTheOwnerAndInvitedUsersJoinWithAnyEmail(t *testing.
 		t.Fatal(err)
 	}
 	joiner := auth.Caller{Sub: "linus", Email: "linus@personal.example"}
-	m, err := f.s.AcceptInvitation(ctx, joiner, testSigner, f.token(a.ID, inv.ID))
+	m, err := f.s.AcceptInvitation(ctx, joiner, testSigner, f.token(a.ID, inv.ID), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +114,7 @@ func TestOwnerInvitationMakesTheOwnerAndInvitedUsersJoinWithAnyEmail(t *testing.
 		}
 	}
 	// A second owner invitation acceptance cannot make a second owner.
-	_, err = f.s.AcceptInvitation(ctx, auth.Caller{Sub: "late"}, testSigner, f.token(a.ID, f.ownerInvitationID(a.ID)))
+	_, err = f.s.AcceptInvitation(ctx, auth.Caller{Sub: "late"}, testSigner, f.token(a.ID, f.ownerInvitationID(a.ID)), nil)
 	wantCode(t, err, 409, apperr.CodeInvitationUsed)
 }
 
@@ -138,7 +140,7 @@ func TestOneLoginInThreeAccountsSeesThemAll(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.s.AcceptInvitation(ctx, login, testSigner, f.token(a.ID, inv.ID)); err != nil {
+		if _, err := f.s.AcceptInvitation(ctx, login, testSigner, f.token(a.ID, inv.ID), nil); err != nil {
 			t.Fatal(err)
 		}
 		want[a.ID] = perms
@@ -168,7 +170,7 @@ func TestTwentyConcurrentAcceptsMakeOneMembership(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := f.s.AcceptInvitation(context.Background(), auth.Caller{Sub: fmt.Sprintf("racer-%d", i), Email: fmt.Sprintf("r%d@example.com", i)}, testSigner, tok)
+			_, err := f.s.AcceptInvitation(context.Background(), auth.Caller{Sub: fmt.Sprintf("racer-%d", i), Email: fmt.Sprintf("r%d@example.com", i)}, testSigner, tok, nil)
 			switch {
 			case err == nil:
 				joined.Add(1)
@@ -231,7 +233,7 @@ func TestInvitationErrorPaths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.AcceptInvitation(ctx, auth.Caller{Sub: "m1", Email: "member@example.com"}, testSigner, f.token(a.ID, member.ID)); err != nil {
+	if _, err := f.s.AcceptInvitation(ctx, auth.Caller{Sub: "m1", Email: "member@example.com"}, testSigner, f.token(a.ID, member.ID), nil); err != nil {
 		t.Fatal(err)
 	}
 	_, err = f.invite(owner, a.ID, "member@example.com")
@@ -242,7 +244,7 @@ func TestInvitationErrorPaths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.s.AcceptInvitation(ctx, auth.Caller{Sub: "imp", Email: "owner@ACME.example"}, testSigner, f.token(a.ID, other.ID))
+	_, err = f.s.AcceptInvitation(ctx, auth.Caller{Sub: "imp", Email: "owner@ACME.example"}, testSigner, f.token(a.ID, other.ID), nil)
 	wantCode(t, err, 409, apperr.CodeEmailBelongsToUser)
 
 	// Pending invitation named in the conflict (R11).
@@ -254,37 +256,37 @@ func TestInvitationErrorPaths(t *testing.T) {
 	// Tampered and malformed tokens.
 	good := f.token(a.ID, other.ID)
 	for _, bad := range []string{good[:len(good)-3] + "abc", "nonsense", a.ID + "." + other.ID + ".", "acc_x.inv_y.zzz", strings.Replace(good, other.ID, member.ID, 1)} {
-		_, err = f.s.AcceptInvitation(ctx, auth.Caller{Sub: "x"}, testSigner, bad)
+		_, err = f.s.AcceptInvitation(ctx, auth.Caller{Sub: "x"}, testSigner, bad, nil)
 		wantCode(t, err, 400, apperr.CodeInvalidToken)
 	}
 
 	// Resend: too soon, then a new link that supersedes the old one.
-	_, err = f.s.ResendInvitation(ctx, owner, a.ID, other.ID)
+	_, err = f.s.ResendInvitation(ctx, owner, a.ID, other.ID, nil)
 	wantCode(t, err, 429, apperr.CodeResendTooSoon)
 	f.skew.Store(int64(61 * time.Second))
-	re, err := f.s.ResendInvitation(ctx, owner, a.ID, other.ID)
+	re, err := f.s.ResendInvitation(ctx, owner, a.ID, other.ID, nil)
 	if err != nil || re.SendCount != 2 {
 		t.Fatalf("resend: %+v %v", re, err)
 	}
-	_, err = f.s.AcceptInvitation(ctx, auth.Caller{Sub: "x"}, testSigner, good)
+	_, err = f.s.AcceptInvitation(ctx, auth.Caller{Sub: "x"}, testSigner, good, nil)
 	wantCode(t, err, 400, apperr.CodeInvalidToken)
 
 	// Expired, then resent (works on expired invitations), then accepted, then used again.
 	f.skew.Store(int64(8 * 24 * time.Hour))
-	_, err = f.s.AcceptInvitation(ctx, auth.Caller{Sub: "x"}, testSigner, f.token(a.ID, other.ID))
+	_, err = f.s.AcceptInvitation(ctx, auth.Caller{Sub: "x"}, testSigner, f.token(a.ID, other.ID), nil)
 	wantCode(t, err, 410, apperr.CodeInvitationExpired)
 	expired, err := f.s.ListInvitations(ctx, owner, a.ID, domain.StatusExpired, 10, "")
 	if err != nil || len(expired.Items) != 1 || expired.Items[0].ID != other.ID || expired.Items[0].Status != domain.StatusExpired {
 		t.Fatalf("expired list: %+v %v", expired, err)
 	}
-	if _, err := f.s.ResendInvitation(ctx, owner, a.ID, other.ID); err != nil {
+	if _, err := f.s.ResendInvitation(ctx, owner, a.ID, other.ID, nil); err != nil {
 		t.Fatalf("resend of an expired invitation: %v", err)
 	}
 	joiner := auth.Caller{Sub: "other", Email: "other@example.com"}
-	if _, err := f.s.AcceptInvitation(ctx, joiner, testSigner, f.token(a.ID, other.ID)); err != nil {
+	if _, err := f.s.AcceptInvitation(ctx, joiner, testSigner, f.token(a.ID, other.ID), nil); err != nil {
 		t.Fatalf("accept after resend: %v", err)
 	}
-	_, err = f.s.AcceptInvitation(ctx, auth.Caller{Sub: "y"}, testSigner, f.token(a.ID, other.ID))
+	_, err = f.s.AcceptInvitation(ctx, auth.Caller{Sub: "y"}, testSigner, f.token(a.ID, other.ID), nil)
 	wantCode(t, err, 409, apperr.CodeInvitationUsed)
 
 	// A member cannot join twice; a revoked link is refused; ended invitations cannot be revoked.
@@ -292,12 +294,12 @@ func TestInvitationErrorPaths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.s.AcceptInvitation(ctx, joiner, testSigner, f.token(a.ID, again.ID))
+	_, err = f.s.AcceptInvitation(ctx, joiner, testSigner, f.token(a.ID, again.ID), nil)
 	wantCode(t, err, 409, apperr.CodeAlreadyMember)
 	if _, err := f.s.RevokeInvitation(ctx, owner, a.ID, again.ID); err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.s.AcceptInvitation(ctx, auth.Caller{Sub: "z"}, testSigner, f.token(a.ID, again.ID))
+	_, err = f.s.AcceptInvitation(ctx, auth.Caller{Sub: "z"}, testSigner, f.token(a.ID, again.ID), nil)
 	wantCode(t, err, 410, apperr.CodeInvitationRevoked)
 	_, err = f.s.RevokeInvitation(ctx, owner, a.ID, again.ID)
 	wantCode(t, err, 409, apperr.CodeConflict)
@@ -325,7 +327,7 @@ func TestTableDumpHoldsNoUsableToken(t *testing.T) {
 	}
 	f.skew.Store(int64(2 * time.Minute))
 	for _, inv := range invs[:2] {
-		if _, err := f.s.ResendInvitation(ctx, owner, a.ID, inv.ID); err != nil {
+		if _, err := f.s.ResendInvitation(ctx, owner, a.ID, inv.ID, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -378,7 +380,7 @@ func TestOnlyTheOwnerManagesUsersAndInvitations(t *testing.T) {
 		t.Fatal(err)
 	}
 	power := auth.Caller{Sub: "power", Email: "power@example.com"}
-	if _, err := f.s.AcceptInvitation(ctx, power, testSigner, f.token(a.ID, inv.ID)); err != nil {
+	if _, err := f.s.AcceptInvitation(ctx, power, testSigner, f.token(a.ID, inv.ID), nil); err != nil {
 		t.Fatal(err)
 	}
 	// An admin too (the R9 flag set directly: granting it is the admin operation's own test).
@@ -396,13 +398,13 @@ func TestOnlyTheOwnerManagesUsersAndInvitations(t *testing.T) {
 		checks := map[string]error{}
 		_, checks["invite"] = f.invite(who, a.ID, "new@example.com")
 		_, checks["list invitations"] = f.s.ListInvitations(ctx, who, a.ID, "", 10, "")
-		_, checks["resend"] = f.s.ResendInvitation(ctx, who, a.ID, pend.ID)
+		_, checks["resend"] = f.s.ResendInvitation(ctx, who, a.ID, pend.ID, nil)
 		_, checks["revoke"] = f.s.RevokeInvitation(ctx, who, a.ID, pend.ID)
 		_, checks["list users"] = f.s.ListUsers(ctx, who, a.ID, 10, "")
 		_, checks["get user"] = f.s.GetUser(ctx, who, a.ID, owner.Sub)
 		_, checks["update user"] = f.s.UpdateUserPermissions(ctx, who, a.ID, "power", []string{})
 		checks["remove user"] = f.s.RemoveUser(ctx, who, a.ID, "power")
-		_, checks["transfer"] = f.s.TransferOwnership(ctx, who, a.ID, who.Sub)
+		_, checks["transfer"] = f.s.TransferOwnership(ctx, who, a.ID, who.Sub, nil)
 		for op, err := range checks {
 			if !apperr.Is(err, apperr.CodeForbidden) {
 				t.Errorf("%s by %s: %v, want 403", op, who.Sub, err)
@@ -424,16 +426,16 @@ func TestOwnershipTransferAndTheOwnerIsProtected(t *testing.T) {
 		t.Fatal(err)
 	}
 	heir := auth.Caller{Sub: "heir", Email: "heir@example.com"}
-	if _, err := f.s.AcceptInvitation(ctx, heir, testSigner, f.token(a.ID, inv.ID)); err != nil {
+	if _, err := f.s.AcceptInvitation(ctx, heir, testSigner, f.token(a.ID, inv.ID), nil); err != nil {
 		t.Fatal(err)
 	}
 	_, err = f.s.UpdateUserPermissions(ctx, owner, a.ID, owner.Sub, []string{})
 	wantCode(t, err, 409, apperr.CodeOwnerProtected)
 	wantCode(t, f.s.RemoveUser(ctx, operator, a.ID, owner.Sub), 409, apperr.CodeOwnerProtected)
-	_, err = f.s.TransferOwnership(ctx, owner, a.ID, "nobody")
+	_, err = f.s.TransferOwnership(ctx, owner, a.ID, "nobody", nil)
 	wantCode(t, err, 404, apperr.CodeNotFound)
 
-	acc, err := f.s.TransferOwnership(ctx, owner, a.ID, heir.Sub)
+	acc, err := f.s.TransferOwnership(ctx, owner, a.ID, heir.Sub, nil)
 	if err != nil || acc.Owner.Email != "heir@example.com" {
 		t.Fatalf("transfer: %+v %v", acc, err)
 	}
@@ -450,7 +452,7 @@ func TestOwnershipTransferAndTheOwnerIsProtected(t *testing.T) {
 	_, err = f.invite(heir, a.ID, "owner@acme.example")
 	wantCode(t, err, 409, apperr.CodeEmailBelongsToUser)
 	// An operator can move it back.
-	if _, err := f.s.TransferOwnership(ctx, operator, a.ID, owner.Sub); err != nil {
+	if _, err := f.s.TransferOwnership(ctx, operator, a.ID, owner.Sub, nil); err != nil {
 		t.Fatalf("operator transfer: %v", err)
 	}
 	// Removing a user frees its email for a new invitation.
@@ -468,4 +470,57 @@ func (f *fixture) keyAV(k table.Key) map[string]types.AttributeValue {
 		f.t.Fatal(err)
 	}
 	return m
+}
+
+// TestStateChangingPostsReplayTheirFirstAnswer: accept, resend and transfer repeated with their
+// Idempotency-Key answer as the first time, instead of "already accepted", 429 or "already the
+// owner"; the key with another request is 422.
+func TestStateChangingPostsReplayTheirFirstAnswer(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a, owner := f.owned()
+	inv, err := f.invite(owner, a.ID, "again@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	joiner := auth.Caller{Sub: "again", Email: "again@example.com"}
+	tok := f.token(a.ID, inv.ID)
+	key := func(k, accountID, sub, body string) *idempotency.Request {
+		r, err := idempotency.Parse(k, accountID, sub, "POST", "/x", []byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	first, err := f.s.AcceptInvitation(ctx, joiner, testSigner, tok, key("k1", "", joiner.Sub, tok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.s.AcceptInvitation(ctx, joiner, testSigner, tok, key("k1", "", joiner.Sub, tok))
+	var replay *idempotency.Replay
+	if !errors.As(err, &replay) || replay.Status != 201 || !strings.Contains(replay.Body, first.JoinedAt.Format(time.RFC3339Nano)[:19]) {
+		t.Fatalf("accept repeated: %v", err)
+	}
+	_, err = f.s.AcceptInvitation(ctx, joiner, testSigner, tok, key("k1", "", joiner.Sub, "other"))
+	wantCode(t, err, 422, apperr.CodeIdempotencyMismatch)
+
+	other, err := f.invite(owner, a.ID, "later@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.skew.Store(int64(2 * time.Minute))
+	if _, err := f.s.ResendInvitation(ctx, owner, a.ID, other.ID, key("r1", a.ID, owner.Sub, "")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.s.ResendInvitation(ctx, owner, a.ID, other.ID, key("r1", a.ID, owner.Sub, ""))
+	if !errors.As(err, &replay) || replay.Status != 200 {
+		t.Fatalf("resend repeated: %v", err)
+	}
+	if _, err := f.s.TransferOwnership(ctx, owner, a.ID, joiner.Sub, key("t1", a.ID, owner.Sub, "again")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.s.TransferOwnership(ctx, owner, a.ID, joiner.Sub, key("t1", a.ID, owner.Sub, "again"))
+	if !errors.As(err, &replay) || replay.Status != 200 {
+		t.Fatalf("transfer repeated: %v", err)
+	}
 }

@@ -390,7 +390,7 @@ func TestWelcomeInvitationComesWithTheFirstRelationshipOnly(t *testing.T) {
 
 	// Accepting links the user and the contact; a user gets no welcome.
 	linus := auth.Caller{Sub: "linus", Email: "linus@home.example"}
-	u, err := f.s.AcceptInvitation(ctx, linus, testSigner, f.token(a.ID, w[0].ID))
+	u, err := f.s.AcceptInvitation(ctx, linus, testSigner, f.token(a.ID, w[0].ID), nil)
 	if err != nil || u.ContactID != c.ID {
 		t.Fatalf("accept: %+v %v", u, err)
 	}
@@ -431,7 +431,7 @@ func (f *fixture) linkedUser(owner auth.Caller, accountID, site, email, sub stri
 		f.t.Fatalf("relate %s: %+v %v", email, res, err)
 	}
 	u := auth.Caller{Sub: sub, Email: email}
-	if _, err := f.s.AcceptInvitation(context.Background(), u, testSigner, f.token(accountID, res.Welcome.ID)); err != nil {
+	if _, err := f.s.AcceptInvitation(context.Background(), u, testSigner, f.token(accountID, res.Welcome.ID), nil); err != nil {
 		f.t.Fatal(err)
 	}
 	return c, u
@@ -461,7 +461,7 @@ func TestAdminNeedsAnEligibleRoleAndLosesItWithTheLastOne(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.s.AcceptInvitation(ctx, auth.Caller{Sub: "plain"}, testSigner, f.token(a.ID, inv.ID)); err != nil {
+	if _, err := f.s.AcceptInvitation(ctx, auth.Caller{Sub: "plain"}, testSigner, f.token(a.ID, inv.ID), nil); err != nil {
 		t.Fatal(err)
 	}
 	_, err = f.s.GrantAdmin(ctx, operator, a.ID, "plain")

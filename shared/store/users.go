@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"net/http"
 	"rollcall/shared/apperr"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,6 +12,7 @@ import (
 
 	"rollcall/shared/auth"
 	"rollcall/shared/domain"
+	"rollcall/shared/idempotency"
 	"rollcall/shared/table"
 )
 
@@ -188,10 +190,14 @@ func (s *Store) RemoveUser(ctx context.Context, c auth.Caller, accountID, sub st
 // permission of the catalog, and the account's owner email becomes the new owner's, so that the
 // owner's email stays apart from the users' (R4). Owner or operator only. Errors: 404/403, 404
 // when newOwner is not a member, 409 when it is the owner already.
-func (s *Store) TransferOwnership(ctx context.Context, c auth.Caller, accountID, newOwner string) (domain.Account, error) {
+func (s *Store) TransferOwnership(ctx context.Context, c auth.Caller, accountID, newOwner string, req *idempotency.Request) (domain.Account, error) {
 	var result domain.Account
 	err := optimistic(0, func() error {
-		me, found, err := s.getAuthorized(ctx, c, accountID, needOwner, table.Account(accountID), table.User(accountID, newOwner))
+		me, found, err := s.getAuthorized(ctx, c, accountID, needOwner, append(idemKeys(req), table.Account(accountID), table.User(accountID, newOwner))...)
+		// A repeat is answered as the first time, although the caller is no longer the owner.
+		if err := s.replayed(req, found); err != nil {
+			return err
+		}
 		if err != nil {
 			return err
 		}
@@ -268,6 +274,7 @@ func (s *Store) TransferOwnership(ctx context.Context, c auth.Caller, accountID,
 			isOwners := expression.Name("owner").Equal(expression.Value(true))
 			t.delete(table.UserEmail(accountID, oldOwnerEmail), &isOwners, func(item) error { return errStale })
 		}
+		t.idempotent(req, http.StatusOK, next)
 		t.audit(accountID, c, "account.transferOwnership", map[string]string{"accountId": accountID, "userId": newOwner},
 			map[string]any{"previousOwner": acc.OwnerSub, "ownerEmail": next.Owner.Email})
 		if err := t.run(ctx); err != nil {
