@@ -415,7 +415,11 @@ func startSES(ctx context.Context, s *stack) (func(), error) {
 		s.announce("SES v2 emulator", s.cfg.SESEndpoint+" (already running; left running)")
 		return func() {}, nil
 	}
-	ses, err := local.StartSES(ctx, local.SESOptions{Root: s.root, Port: local.SESPort})
+	tools, err := local.RepoRoot() // the npm tools are the repository's, wherever the stack keeps its state
+	if err != nil {
+		return nil, err
+	}
+	ses, err := local.StartSES(ctx, local.SESOptions{Root: tools, Port: local.SESPort})
 	if err != nil {
 		return nil, err
 	}
@@ -438,7 +442,8 @@ func startPoller(ctx context.Context, s *stack) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := local.StartPoller(ctx, local.PollerOptions{Endpoint: s.cfg.DynamoDBEndpoint, Table: s.cfg.TableName, Logger: s.log}, fn.Handle)
+	p, err := local.StartPoller(ctx, local.PollerOptions{Endpoint: s.cfg.DynamoDBEndpoint, Table: s.cfg.TableName, Logger: s.log,
+		DeadLetters: filepath.Join(s.root, local.StateDir, local.DeadLetterFileName)}, fn.Handle)
 	if err != nil {
 		return nil, err
 	}
