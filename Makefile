@@ -20,7 +20,7 @@ TESTFLAGS ?=
 # Packages vetted and tested.
 PKGS      ?= ./...
 
-.PHONY: help dev token dynamodb test vet fmt rollcall-local
+.PHONY: help dev token dynamodb test vet fmt docs rollcall-local
 
 help:
 	@echo 'make dev                 run the local stack: DynamoDB Local :8000, table rollcall-local, API http://127.0.0.1:3000'
@@ -30,6 +30,7 @@ help:
 	@echo 'make test                go vet and go test against a DynamoDB Local started for the run'
 	@echo '                         (or the one at $$ROLLCALL_TEST_DYNAMODB); TESTFLAGS=... for go test'
 	@echo 'make vet / make fmt      go vet / gofmt'
+	@echo 'make docs                regenerate docs/openapi.json and docs/api.md from the route table'
 	@echo 'make build / synth / deploy / diff   CDK targets (infra/cdk.mk), e.g. make synth STAGE=dev'
 	@echo 'make invoke FN=get-catalog EVENT=events/http/get-catalog.json   run a real bootstrap under a Runtime API emulator'
 
@@ -71,6 +72,11 @@ test: vet rollcall-local
 
 vet:
 	$(GO) vet $(PKGS)
+
+# The API documents (docs/openapi.json, docs/api.md) are generated from the route table; a test
+# fails when they are out of date.
+docs:
+	$(GO) run ./infra/cmd/apidoc
 
 fmt:
 	gofmt -l -w $$($(GO) list -f '{{.Dir}}' $(PKGS))
