@@ -64,11 +64,11 @@ type CreateAccountInput struct {
 
 // UpdateAccountInput is the body of PATCH /accounts/{id}; null removes an optional field.
 type UpdateAccountInput struct {
-	Name            Optional[string]   `json:"name"`
-	Type            Optional[string]   `json:"type"`
-	LegacyID        Optional[string]   `json:"legacyId"`
-	Owner           *OwnerInput        `json:"owner"`
-	OwnerEmailTypes Optional[[]string] `json:"ownerEmailTypes"`
+	Name            Optional[string]     `json:"name"`
+	Type            Optional[string]     `json:"type"`
+	LegacyID        Optional[string]     `json:"legacyId"`
+	Owner           Optional[OwnerInput] `json:"owner"`
+	OwnerEmailTypes Optional[[]string]   `json:"ownerEmailTypes"`
 }
 
 // NewAccount validates in and returns the account it describes, created at now with id, whose
@@ -168,8 +168,10 @@ func ApplyAccountUpdate(a Account, in UpdateAccountInput, operator bool, cat cat
 			a.LegacyID = p.Text("legacyId", in.LegacyID.Value, false, MaxNameLength)
 		}
 	}
-	if in.Owner != nil {
-		a.Owner = applyOwner(&p, a.Owner, *in.Owner, false)
+	if in.Owner.Null {
+		p.Add("owner", "is required: change its fields instead")
+	} else if in.Owner.Set {
+		a.Owner = applyOwner(&p, a.Owner, in.Owner.Value, false)
 	}
 	if in.OwnerEmailTypes.Set {
 		if in.OwnerEmailTypes.Null {

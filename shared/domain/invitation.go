@@ -75,9 +75,15 @@ func (i Invitation) EffectiveStatus(now time.Time) string {
 func NewOwnerInvitation(id string, a Account, by Actor, nonce string, now time.Time) Invitation {
 	return Invitation{
 		ID: id, AccountID: a.ID, AccountName: a.Name, Kind: KindOwner, Email: a.Owner.Email,
-		Permissions: []string{}, Status: StatusPending, ExpiresAt: now.Add(DefaultInvitationDays * 24 * time.Hour), ExpiresInDays: DefaultInvitationDays,
+		Permissions: []string{}, Status: StatusPending, ExpiresAt: expiry(now, DefaultInvitationDays), ExpiresInDays: DefaultInvitationDays,
 		SendCount: 1, LastSentAt: now, InvitedBy: by, CreatedAt: now, Nonce: nonce,
 	}
+}
+
+// expiry is the expiry of an invitation sent at now for days, to the second: the pending guard
+// and the list filters compare expiries in epoch seconds.
+func expiry(now time.Time, days int) time.Time {
+	return now.Add(time.Duration(days) * 24 * time.Hour).Truncate(time.Second)
 }
 
 // ResendInterval is the least time between two sends of one invitation (R14).
@@ -108,7 +114,7 @@ func NewUserInvitation(id, accountID string, in CreateInvitationInput, cat catal
 			p.Add("expiresInDays", "must be from %d to %d", MinInvitationDays, MaxInvitationDays)
 		}
 	}
-	inv.ExpiresAt = now.Add(time.Duration(inv.ExpiresInDays) * 24 * time.Hour)
+	inv.ExpiresAt = expiry(now, inv.ExpiresInDays)
 	return inv, p.Err()
 }
 
@@ -127,7 +133,7 @@ func (i Invitation) Resent(nonce string, now time.Time) (Invitation, error) {
 	i.Nonce = nonce
 	i.SendCount++
 	i.LastSentAt = now
-	i.ExpiresAt = now.Add(time.Duration(i.ExpiresInDays) * 24 * time.Hour)
+	i.ExpiresAt = expiry(now, i.ExpiresInDays)
 	i.Delivery = nil
 	return i, nil
 }
@@ -174,7 +180,7 @@ func NewWelcomeInvitation(id string, a Account, c Contact, perms []string, by Ac
 	return Invitation{
 		ID: id, AccountID: a.ID, AccountName: a.Name, Kind: KindWelcome, Email: c.Email, ContactID: c.ID,
 		Permissions: append([]string{}, perms...), Status: StatusPending,
-		ExpiresAt: now.Add(DefaultInvitationDays * 24 * time.Hour), ExpiresInDays: DefaultInvitationDays,
+		ExpiresAt: expiry(now, DefaultInvitationDays), ExpiresInDays: DefaultInvitationDays,
 		SendCount: 1, LastSentAt: now, InvitedBy: by, CreatedAt: now, Nonce: nonce,
 	}
 }

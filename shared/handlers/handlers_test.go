@@ -2,28 +2,92 @@ package handlers_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"rollcall/shared/config"
 	"rollcall/shared/handlers"
 	"rollcall/shared/routes"
+	"rollcall/shared/store"
 	"rollcall/shared/testenv"
 )
 
 // env is one API over a fresh DynamoDB Local table.
 type env struct {
-	t    *testing.T
-	api  *handlers.API
-	db   interface{}
-	scan func() int
+	t     *testing.T
+	api   *handlers.API
+	calls *recorder
+	scan  func() int
+}
+
+// recorder records the DynamoDB actions an operation makes, so that every handler test also
+// checks them against the route table's Actions: the IAM rights the stack grants the function.
+type recorder struct {
+	store.DB
+	mu      sync.Mutex
+	actions map[string]bool
+}
+
+func (r *recorder) note(a string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.actions[a] = true
+}
+
+func (r *recorder) take() map[string]bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	a := r.actions
+	r.actions = map[string]bool{}
+	return a
+}
+
+func (r *recorder) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	r.note(routes.GetItem)
+	return r.DB.GetItem(ctx, in, o...)
+}
+
+func (r *recorder) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	r.note(routes.BatchGetItem)
+	return r.DB.BatchGetItem(ctx, in, o...)
+}
+
+func (r *recorder) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	r.note(routes.Query)
+	return r.DB.Query(ctx, in, o...)
+}
+
+func (r *recorder) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	r.note(routes.PutItem)
+	return r.DB.PutItem(ctx, in, o...)
+}
+
+func (r *recorder) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	r.note(routes.TransactWriteItems)
+	for _, it := range in.TransactItems {
+		switch {
+		case it.Put != nil:
+			r.note(routes.PutItem)
+		case it.Update != nil:
+			r.note(routes.UpdateItem)
+		case it.Delete != nil:
+			r.note(routes.DeleteItem)
+		case it.ConditionCheck != nil:
+			r.note(routes.ConditionCheckItem)
+		}
+	}
+	return r.DB.TransactWriteItems(ctx, in, o...)
 }
 
 func newEnv(t *testing.T) *env {
@@ -38,7 +102,8 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, api: handlers.New(cfg, db), scan: func() int { return len(testenv.Items(t, db, name)) }}
+	rec := &recorder{DB: db, actions: map[string]bool{}}
+	return &env{t: t, api: handlers.New(cfg, rec), calls: rec, scan: func() int { return len(testenv.Items(t, db, name)) }}
 }
 
 // sample loads events/http/<function>.json, the API Gateway request the function's tests and
@@ -99,9 +164,16 @@ func (e *env) do(c call) answer {
 		req.Headers[strings.ToLower(k)] = v
 	}
 	req.QueryStringParameters = c.query
+	e.calls.take()
 	resp, err := e.api.Handler(c.function)(context.Background(), req)
 	if err != nil {
 		e.t.Fatalf("%s: handler error %v", c.function, err)
+	}
+	route, _ := routes.ByFunction(c.function)
+	for action := range e.calls.take() {
+		if !slices.Contains(route.Actions, action) {
+			e.t.Errorf("%s made %s, which its route's Actions (its IAM rights) do not grant", c.function, action)
+		}
 	}
 	a := answer{status: resp.StatusCode, headers: resp.Headers, raw: resp.Body}
 	if resp.Body != "" {
@@ -249,6 +321,9 @@ func TestInvalidRequestsAre400WithFieldErrorsAndWriteNothing(t *testing.T) {
 		{"account of unknown type", "create-account", `{"name":"X","type":"reseller","owner":{"firstName":"A","lastName":"B","email":"a@b.example"}}`, "type"},
 		{"patch with unknown field", "update-account", `{"colour":"red"}`, "colour"},
 		{"patch nested wrong type", "update-account", `{"owner":{"email":42}}`, "owner.email"},
+		{"patch owner null", "update-account", `{"owner":null}`, "owner"},
+		{"fractional number", "create-invitation", `{"email":"a@example.com","permissions":[],"expiresInDays":1.5}`, "expiresInDays"},
+		{"transfer to a user id too long", "transfer-ownership", `{"userId":"` + strings.Repeat("u", 300) + `"}`, "userId"},
 	}
 	before := e.scan()
 	for _, tc := range cases {
@@ -267,6 +342,8 @@ func TestInvalidRequestsAre400WithFieldErrorsAndWriteNothing(t *testing.T) {
 		{function: "list-contacts", params: p, query: map[string]string{"limit": "101"}},
 		{function: "list-contacts", params: p, query: map[string]string{"cursor": "garbage!"}},
 		{function: "list-contacts", params: p, query: map[string]string{"emailType": "spam"}},
+		// A cursor of an index list without the index's sort key.
+		{function: "list-accounts", query: map[string]string{"cursor": base64.RawURLEncoding.EncodeToString([]byte(`{"p":"x","s":"y","gp":"ACCOUNTS"}`))}},
 		{function: "update-contact", params: map[string]string{"accountId": acc, "contactId": "con_01kawz8t6f3n3c1g5m0s2y8r4e"}, headers: map[string]string{"If-Match": "yesterday"}},
 		{function: "create-contact", params: p, headers: map[string]string{"Idempotency-Key": strings.Repeat("k", 256)}},
 	}

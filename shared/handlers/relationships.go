@@ -129,10 +129,7 @@ func (a *API) BatchPutRelationships(ctx context.Context, r *httpapi.Request) (*h
 		for i, row := range rows {
 			res, err := a.putRow(ctx, r, acc, site, row)
 			if err != nil {
-				if _, ok := apperr.As(err); !ok {
-					return 0, nil, err
-				}
-				results[i] = rowError(err)
+				results[i] = rowError(err) // a fault is this row's 500; the other rows go on (R21)
 				continue
 			}
 			results[i] = BatchResult{Status: putStatus(res.Created), Item: res.Relationship}

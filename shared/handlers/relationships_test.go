@@ -46,7 +46,8 @@ func newRelEnv(t *testing.T) *relEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, api: handlers.New(cfg, db).UseSigner(signer), scan: func() int { return len(testenv.Items(t, db, name)) }}
+	rec := &recorder{DB: db, actions: map[string]bool{}}
+	e := &env{t: t, api: handlers.New(cfg, rec).UseSigner(signer), calls: rec, scan: func() int { return len(testenv.Items(t, db, name)) }}
 	return &relEnv{env: e, db: db, name: name, signer: signer}
 }
 

@@ -9,10 +9,13 @@ import (
 	"rollcall/shared/httpapi"
 )
 
-// userID returns the {userId} path parameter (a login's subject); an empty one is 404.
+// validUserID reports whether id can be a login's subject (what {userId} names).
+func validUserID(id string) bool { return id != "" && len(id) <= 255 }
+
+// userID returns the {userId} path parameter; one that cannot be a subject is 404.
 func userID(r *httpapi.Request) (string, error) {
 	id := r.Param("userId")
-	if id == "" || len(id) > 255 {
+	if !validUserID(id) {
 		return "", apperr.NotFound("user")
 	}
 	return id, nil
@@ -108,8 +111,8 @@ func (a *API) TransferOwnership(ctx context.Context, r *httpapi.Request) (*httpa
 	if err := r.Decode(&in); err != nil {
 		return nil, err
 	}
-	if in.UserID == "" {
-		return nil, apperr.InvalidField("userId", "is required")
+	if !validUserID(in.UserID) {
+		return nil, apperr.InvalidField("userId", "must be a user's id (1 to 255 characters)")
 	}
 	idem, err := idempotent(r, acc)
 	if err != nil {

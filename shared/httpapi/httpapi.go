@@ -10,6 +10,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -86,7 +87,7 @@ func decodeError(err error) error {
 		if field == "" {
 			field = "(body)"
 		}
-		return apperr.InvalidField(field, "must be "+jsonKind(typeErr.Type.Kind().String()))
+		return apperr.InvalidField(field, "must be "+jsonKind(typeErr.Type.Kind()))
 	case errors.As(err, &syntaxErr):
 		return apperr.InvalidField("", "the body is not valid JSON at byte "+strconv.FormatInt(syntaxErr.Offset, 10))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -96,16 +97,20 @@ func decodeError(err error) error {
 	return apperr.InvalidField("", "the body is not valid JSON")
 }
 
-func jsonKind(goKind string) string {
-	switch goKind {
-	case "string":
+// jsonKind says in words what JSON a Go kind takes.
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
 		return "a string"
-	case "slice", "array":
+	case reflect.Slice, reflect.Array:
 		return "an array"
-	case "struct", "map":
+	case reflect.Struct, reflect.Map:
 		return "an object"
-	case "bool":
+	case reflect.Bool:
 		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
 	}
 	return "a number"
 }

@@ -47,6 +47,8 @@ var (
 	reads       = []string{GetItem, BatchGetItem, Query}
 	transacts   = []string{GetItem, BatchGetItem, Query, TransactWriteItems, ConditionCheckItem, PutItem, UpdateItem, DeleteItem}
 	createsOnly = []string{GetItem, TransactWriteItems, ConditionCheckItem, PutItem, UpdateItem}
+	// batchCreates reads the caller's right once (BatchGetItem) before writing rows.
+	batchCreates = []string{GetItem, BatchGetItem, TransactWriteItems, ConditionCheckItem, PutItem, UpdateItem}
 )
 
 // Actions of the relationship and admin functions: each reads with one BatchGetItem (a list in
@@ -99,11 +101,11 @@ var All = []Route{
 	{Method: "GET", Path: "/accounts/{accountId}/audit", Function: "list-audit", Who: Permission, Permission: AuditRead, Actions: reads},
 	{Method: "GET", Path: "/accounts/{accountId}/contacts", Function: "list-contacts", Who: Permission, Permission: ContactsRead, Actions: reads},
 	{Method: "POST", Path: "/accounts/{accountId}/contacts", Function: "create-contact", Who: Permission, Permission: ContactsWrite, Actions: createsOnly},
-	{Method: "POST", Path: "/accounts/{accountId}/contacts/batch", Function: "batch-create-contacts", Who: Permission, Permission: ContactsWrite, Actions: createsOnly},
+	{Method: "POST", Path: "/accounts/{accountId}/contacts/batch", Function: "batch-create-contacts", Who: Permission, Permission: ContactsWrite, Actions: batchCreates},
 	{Method: "GET", Path: "/accounts/{accountId}/contacts/{contactId}", Function: "get-contact", Who: Permission, Permission: ContactsRead, Actions: reads},
 	{Method: "PATCH", Path: "/accounts/{accountId}/contacts/{contactId}", Function: "update-contact", Who: Permission, Permission: ContactsWrite, Actions: transacts},
 	{Method: "DELETE", Path: "/accounts/{accountId}/contacts/{contactId}", Function: "delete-contact", Who: Permission, Permission: ContactsWrite, Actions: transacts},
-	{Method: "GET", Path: "/accounts/{accountId}/sites", Function: "list-sites", Who: Permission, Permission: ContactsRead, Actions: reads},
+	{Method: "GET", Path: "/accounts/{accountId}/sites", Function: "list-sites", Who: Permission, Permission: ContactsRead, Actions: reads, Index: true},
 	{Method: "POST", Path: "/accounts/{accountId}/sites", Function: "create-site", Who: Operator, Actions: createsOnly},
 	{Method: "GET", Path: "/accounts/{accountId}/sites/{siteId}/contacts", Function: "list-site-contacts", Who: Permission, Permission: ContactsRead, Actions: siteContactsRead},
 	{Method: "POST", Path: "/accounts/{accountId}/sites/{siteId}/contacts/batch", Function: "batch-put-relationships", Who: Permission, Permission: SitesWrite, Actions: relationshipBatch},

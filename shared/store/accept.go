@@ -64,7 +64,7 @@ func (s *Store) AcceptInvitation(ctx context.Context, c auth.Caller, signer *inv
 	var result domain.User
 	err := optimistic(0, func() error {
 		accountID, _, _ := invitetoken.Parse(token)
-		inv, _, found, err := s.tokenInvitation(ctx, signer, token, append(idemKeys(req), table.User(accountID, c.Sub))...)
+		inv, acc, found, err := s.tokenInvitation(ctx, signer, token, append(idemKeys(req), table.User(accountID, c.Sub))...)
 		if err != nil {
 			return err
 		}
@@ -120,7 +120,9 @@ func (s *Store) AcceptInvitation(ctx context.Context, c auth.Caller, signer *inv
 			})
 		}
 		t.putNew(newUserItem(u), alreadyMember)
-		if u.Role == domain.RoleUser {
+		// Every member's login email is guarded (R4); the owner's only when it is not the account's
+		// owner email, which has its guard already.
+		if u.Role == domain.RoleUser || domain.NormaliseEmail(u.Email) != domain.NormaliseEmail(acc.Owner.Email) {
 			t.putNew(userEmailItem{Key: table.UserEmail(accountID, domain.NormaliseEmail(u.Email)), Entity: entityUserEmail, Sub: c.Sub}, userEmailTaken)
 		}
 		t.idempotent(req, http.StatusCreated, u) // u as answered: after the kind has set its role

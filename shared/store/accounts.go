@@ -44,10 +44,19 @@ type accountItem struct {
 	Recipients map[string]int `dynamodbav:"recipients"`
 }
 
+// siteItem is a site as stored. GSI1 lists an account's sites: their sort keys share the SITE#
+// prefix with relationships and role guards (DESIGN §5), so the table itself cannot list sites
+// alone in one query.
 type siteItem struct {
 	table.Key
+	GSI1PK string `dynamodbav:"GSI1PK"`
+	GSI1SK string `dynamodbav:"GSI1SK"`
 	Entity string `dynamodbav:"entity"`
 	domain.Site
+}
+
+func newSiteItem(st domain.Site) siteItem {
+	return siteItem{Key: table.Site(st.AccountID, st.ID), GSI1PK: table.SitesGSI1PK(st.AccountID), GSI1SK: st.ID, Entity: entitySite, Site: st}
 }
 
 // userEmailItem keeps the emails of the owner and the users of an account apart (R4).
@@ -80,7 +89,7 @@ func (s *Store) CreateAccount(ctx context.Context, c auth.Caller, n NewAccount, 
 		Key: table.Account(a.ID), GSI1PK: table.AccountsGSI1PK, GSI1SK: table.AccountsGSI1SK(a.Name, a.ID),
 		Entity: entityAccount, MainSiteID: n.MainSite.ID, Account: a, Recipients: domain.Recipients(a.OwnerEmailTypes),
 	}, nil)
-	t.putNew(siteItem{Key: table.Site(a.ID, n.MainSite.ID), Entity: entitySite, Site: n.MainSite}, nil)
+	t.putNew(newSiteItem(n.MainSite), nil)
 	t.putNew(userEmailItem{Key: table.UserEmail(a.ID, domain.NormaliseEmail(a.Owner.Email)), Entity: entityUserEmail, Owner: true}, nil)
 	t.invite(inv)
 	t.audit(a.ID, c, "account.create", map[string]string{"accountId": a.ID, "siteId": n.MainSite.ID, "invitationId": inv.ID},
@@ -226,7 +235,7 @@ func (s *Store) writeAccountChange(ctx context.Context, c auth.Caller, cur accou
 // email type may drop to zero recipients (R18).
 func recipientChange(upd expression.UpdateBuilder, cond expression.ConditionBuilder, delta map[string]int, s *Store) (expression.UpdateBuilder, expression.ConditionBuilder) {
 	for typ, d := range delta {
-		n := expression.Name("recipients." + typ)
+		n := expression.Name("recipients").AppendName(expression.NameNoDotSplit(typ)) // a type name may hold dots
 		upd = upd.Set(n, expression.Plus(n.IfNotExists(expression.Value(0)), expression.Value(d)))
 		if d < 0 && s.cat.RequiredEmailType(typ) {
 			cond = cond.And(n.GreaterThan(expression.Value(-d)))

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -55,6 +56,12 @@ func emailTaken(old item) error {
 		With("contactId", g.ContactID)
 }
 
+// supportCaseRequired is the answer to a member adding contacts to a partner account (R19).
+func supportCaseRequired() error {
+	return apperr.New(http.StatusForbidden, apperr.CodeSupportCaseRequired,
+		"contacts of a partner account are added by the vendor: raise a support case")
+}
+
 // contactAccount adds to t the account item's part in a contact change: it must exist, a
 // partner account takes new contacts only from operators (R19), and the recipient counters move
 // by delta without a required type reaching zero (R18).
@@ -74,8 +81,7 @@ func (t *txn) contactAccount(c auth.Caller, accountID string, delta map[string]i
 				return err
 			}
 			if a.Type == domain.AccountPartner {
-				return apperr.New(403, apperr.CodeSupportCaseRequired,
-					"contacts of a partner account are added by the vendor: raise a support case")
+				return supportCaseRequired()
 			}
 		}
 		return t.s.explainAccount(old, 0, delta)
@@ -117,7 +123,7 @@ func (s *Store) CheckContactWriter(ctx context.Context, caller auth.Caller, acco
 		return err
 	}
 	if a.Type == domain.AccountPartner && !caller.Operator {
-		return apperr.New(403, apperr.CodeSupportCaseRequired, "contacts of a partner account are added by the vendor: raise a support case")
+		return supportCaseRequired()
 	}
 	return nil
 }

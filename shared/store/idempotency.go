@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -20,8 +19,7 @@ func (s *Store) Idempotent(ctx context.Context, req *idempotency.Request, run fu
 	if req == nil {
 		return run()
 	}
-	k := table.Idempotency(req.AccountID, req.Sub, req.Key)
-	old, err := s.get(ctx, k)
+	old, err := s.get(ctx, table.Idempotency(req.AccountID, req.Sub, req.Key))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -38,26 +36,21 @@ func (s *Store) Idempotent(ctx context.Context, req *idempotency.Request, run fu
 	if err != nil {
 		return 0, nil, err
 	}
-	b, err := json.Marshal(body)
-	if err != nil {
-		return 0, nil, err
-	}
 	now := s.now()
-	rec, err := attributevalue.MarshalMap(idempotencyItem{
-		Key:    k,
-		Record: idempotency.Record{Hash: req.Hash, Status: status, Body: string(b), Expires: now.Add(idempotency.Retention)},
-		TTL:    now.Add(idempotency.Retention).Unix(),
-	})
+	rec, err := newIdempotencyItem(req, status, body, now)
 	if err != nil {
 		return 0, nil, err
 	}
-	cond, err := expression.NewBuilder().WithCondition(expression.AttributeNotExists(expression.Name(table.PK)).
-		Or(expression.Name(table.TTLAttribute).LessThanEqual(expression.Value(now.Unix())))).Build()
+	item, err := attributevalue.MarshalMap(rec)
+	if err != nil {
+		return 0, nil, err
+	}
+	cond, err := expression.NewBuilder().WithCondition(idempotencyFree(now)).Build()
 	if err != nil {
 		return 0, nil, err
 	}
 	// A concurrent repeat may have written first; its record answers later repeats just as well.
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: rec,
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(s.table), Item: item,
 		ConditionExpression: cond.Condition(), ExpressionAttributeNames: cond.Names(), ExpressionAttributeValues: cond.Values()})
 	if err != nil && !isConditionFailed(err) {
 		return 0, nil, err

@@ -104,7 +104,7 @@ func (s *Store) CreateInvitation(ctx context.Context, c auth.Caller, inv domain.
 	return t.run(ctx)
 }
 
-// InvitationStatusFilter values for ListInvitations: a status, or "" for all.
+// validStatus reports whether s is a status ListInvitations filters by ("" for all).
 func validStatus(s string) bool {
 	switch s {
 	case "", domain.StatusPending, domain.StatusAccepted, domain.StatusRevoked, domain.StatusExpired:
@@ -243,8 +243,8 @@ func (s *Store) RevokeInvitation(ctx context.Context, c auth.Caller, accountID, 
 		if err != nil {
 			return err
 		}
-		if cur.Status != domain.StatusPending {
-			return apperr.Conflict(apperr.CodeConflict, "the invitation is %s and cannot be revoked", cur.Status)
+		if st := cur.EffectiveStatus(s.now()); st != domain.StatusPending {
+			return apperr.Conflict(apperr.CodeConflict, "the invitation is %s and cannot be revoked", st)
 		}
 		result = cur
 		result.Status = domain.StatusRevoked

@@ -524,3 +524,44 @@ func TestStateChangingPostsReplayTheirFirstAnswer(t *testing.T) {
 		t.Fatalf("transfer repeated: %v", err)
 	}
 }
+
+func TestExpiredInvitationsCannotBeRevoked(t *testing.T) {
+	f := newFixture(t)
+	a, owner := f.owned()
+	inv, err := f.invite(owner, a.ID, "late@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.skew.Store(int64(8 * 24 * time.Hour))
+	_, err = f.s.RevokeInvitation(context.Background(), owner, a.ID, inv.ID)
+	if e := wantCode(t, err, 409, apperr.CodeConflict); !strings.Contains(e.Detail, "expired") {
+		t.Fatalf("detail: %s", e.Detail)
+	}
+}
+
+// TestOwnerLoginEmailIsGuarded: an owner who joined with a login email other than the account's
+// owner email keeps that email from users (R4), and transfers work with it (no 500).
+func TestOwnerLoginEmailIsGuarded(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a := f.account(domain.AccountCustomer)
+	bob := auth.Caller{Sub: "bob", Email: "bob@corp.example"}
+	if _, err := f.s.AcceptInvitation(ctx, bob, testSigner, f.token(a.ID, f.ownerInvitation(a.ID).ID), nil); err != nil {
+		t.Fatal(err)
+	}
+	x, err := f.invite(bob, a.ID, "x@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.s.AcceptInvitation(ctx, auth.Caller{Sub: "x", Email: "BOB@corp.example"}, testSigner, f.token(a.ID, x.ID), nil)
+	wantCode(t, err, 409, apperr.CodeEmailBelongsToUser)
+	if _, err := f.s.AcceptInvitation(ctx, auth.Caller{Sub: "x", Email: "x@example.com"}, testSigner, f.token(a.ID, x.ID), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.TransferOwnership(ctx, bob, a.ID, "x", nil); err != nil {
+		t.Fatalf("transfer: %v", err)
+	}
+	if err := f.s.RemoveUser(ctx, auth.Caller{Sub: "x", Email: "x@example.com"}, a.ID, "bob"); err != nil {
+		t.Fatalf("the new owner removes the old: %v", err)
+	}
+}

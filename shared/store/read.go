@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 	"golang.org/x/sync/errgroup"
 
 	"rollcall/shared/apperr"
@@ -135,7 +137,7 @@ func (q *listQuery) decodeCursor() (item, error) {
 	pk, sk := k.PK, k.SK
 	if q.index() {
 		pk, sk = k.GSI1PK, k.GSI1SK
-		if k.PK == "" || k.SK == "" {
+		if k.PK == "" || k.SK == "" || k.GSI1SK == "" {
 			return nil, bad
 		}
 	} else if k.GSI1PK != "" || k.GSI1SK != "" {
@@ -182,6 +184,11 @@ func (s *Store) list(ctx context.Context, q listQuery) ([]item, string, error) {
 			in.Limit = aws.Int32(MaxLimit)
 		}
 		out, err := s.db.Query(ctx, &in)
+		var invalid smithy.APIError
+		if err != nil && page == 1 && q.cursor != "" && errors.As(err, &invalid) && invalid.ErrorCode() == "ValidationException" {
+			// A well-formed cursor whose keys DynamoDB still refuses as a start key.
+			return nil, "", apperr.InvalidField("cursor", "is not a cursor of this list")
+		}
 		if err != nil {
 			return nil, "", fmt.Errorf("query: %w", err)
 		}

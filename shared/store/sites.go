@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -22,18 +24,17 @@ func (s *Store) CreateSite(ctx context.Context, c auth.Caller, st domain.Site, r
 		return apperr.NotFound("account")
 	})
 	t.idempotent(req, 201, respond)
-	t.putNew(siteItem{Key: table.Site(st.AccountID, st.ID), Entity: entitySite, Site: st}, nil)
+	t.putNew(newSiteItem(st), nil)
 	t.audit(st.AccountID, c, "site.create", map[string]string{"siteId": st.ID}, map[string]any{"name": st.Name, "legacyId": st.LegacyID})
 	return t.run(ctx)
 }
 
-// ListSites lists the sites of account accountID, main site first by id order (403 without
-// contacts:read, 404 for non-members).
+// ListSites lists the sites of account accountID in id (creation) order, the main site first,
+// from GSI1 (so a site created a moment ago may take a moment to appear). 403 without
+// contacts:read, 404 for non-members.
 func (s *Store) ListSites(ctx context.Context, c auth.Caller, accountID string, limit int, cursor string) (Page[domain.Site], error) {
-	key := expression.Key(table.PK).Equal(expression.Value(table.AccountPK(accountID))).
-		And(expression.Key(table.SK).BeginsWith(table.SitePrefix))
-	e, err := expression.NewBuilder().WithKeyCondition(key).
-		WithFilter(expression.Name("entity").Equal(expression.Value(entitySite))).Build()
+	pk := table.SitesGSI1PK(accountID)
+	e, err := expression.NewBuilder().WithKeyCondition(expression.Key(table.GSI1PK).Equal(expression.Value(pk))).Build()
 	if err != nil {
 		return Page[domain.Site]{}, err
 	}
@@ -42,9 +43,9 @@ func (s *Store) ListSites(ctx context.Context, c auth.Caller, accountID string, 
 	_, err = s.queryAuthorized(ctx, c, accountID, needContactsRead, func(ctx context.Context) error {
 		var err error
 		items, next, err = s.list(ctx, listQuery{
-			in: dynamodb.QueryInput{KeyConditionExpression: e.KeyCondition(), FilterExpression: e.Filter(),
+			in: dynamodb.QueryInput{IndexName: aws.String(table.GSI1), KeyConditionExpression: e.KeyCondition(),
 				ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()},
-			limit: limit, cursor: cursor, filtered: true, wantPK: table.AccountPK(accountID), skPrefix: table.SitePrefix,
+			limit: limit, cursor: cursor, wantPK: pk,
 		})
 		return err
 	})

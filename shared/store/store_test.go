@@ -467,9 +467,9 @@ func TestOwnerEmailChangeRespectsUserEmails(t *testing.T) {
 	if _, err := f.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(f.name), Item: g}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := f.s.UpdateAccount(ctx, operator, a.ID, domain.UpdateAccountInput{Owner: &domain.OwnerInput{Email: set("USER@acme.example")}}, 0)
+	_, err := f.s.UpdateAccount(ctx, operator, a.ID, domain.UpdateAccountInput{Owner: set(domain.OwnerInput{Email: set("USER@acme.example")})}, 0)
 	wantCode(t, err, 409, apperr.CodeEmailBelongsToUser)
-	acc, err := f.s.UpdateAccount(ctx, operator, a.ID, domain.UpdateAccountInput{Owner: &domain.OwnerInput{Email: set("new-owner@acme.example")}}, 0)
+	acc, err := f.s.UpdateAccount(ctx, operator, a.ID, domain.UpdateAccountInput{Owner: set(domain.OwnerInput{Email: set("new-owner@acme.example")})}, 0)
 	if err != nil || acc.Owner.Email != "new-owner@acme.example" {
 		t.Fatalf("owner email change: %+v %v", acc, err)
 	}
@@ -527,7 +527,7 @@ func TestRoundTripBudget(t *testing.T) {
 			return err
 		}, map[string]int{"BatchGetItem": 1, "TransactWriteItems": 1}},
 		{"update account", func() error {
-			_, err := f.s.UpdateAccount(ctx, owner, a.ID, domain.UpdateAccountInput{Owner: &domain.OwnerInput{Phone: set("+1 555 0100")}}, 0)
+			_, err := f.s.UpdateAccount(ctx, owner, a.ID, domain.UpdateAccountInput{Owner: set(domain.OwnerInput{Phone: set("+1 555 0100")})}, 0)
 			return err
 		}, map[string]int{"BatchGetItem": 1, "TransactWriteItems": 1}},
 		{"delete contact", func() error { return f.s.DeleteContact(ctx, owner, a.ID, c.ID, 0) }, map[string]int{"BatchGetItem": 1, "TransactWriteItems": 1}},
@@ -553,4 +553,30 @@ func TestTransactionErrorsThatAreNotConditionsPassThrough(t *testing.T) {
 	if !errors.As(err, &nf) {
 		t.Fatalf("want the service error kept: %v", err)
 	}
+}
+
+// TestEmailTypeNamesWithDots: a stage's email type may hold a dot; its counter is one attribute
+// of the recipients map, not a nested path (R18).
+func TestEmailTypeNamesWithDots(t *testing.T) {
+	f := newFixture(t)
+	cat, err := catalog.FromJSON(`{"emailTypes":[{"name":"billing.eu","required":true},{"name":"news","required":false}]}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.s.cat = cat
+	ctx := context.Background()
+	a := f.account(domain.AccountCustomer)
+	c, err := f.contact(operator, a.ID, "eu@example.com", "billing.eu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.s.UpdateAccount(ctx, operator, a.ID, domain.UpdateAccountInput{OwnerEmailTypes: set([]string{"news"})}, 0); err != nil {
+		t.Fatalf("the owner leaves billing.eu to the contact: %v", err)
+	}
+	_, err = f.s.UpdateContact(ctx, operator, a.ID, c.ID, domain.UpdateContactInput{EmailTypes: set([]string{})}, 0)
+	e := wantCode(t, err, 409, apperr.CodeLastRecipient)
+	if fmt.Sprint(e.Extra["emailTypes"]) != "[billing.eu]" {
+		t.Fatalf("named %v", e.Extra["emailTypes"])
+	}
+	f.assertCountersMatch(a.ID)
 }

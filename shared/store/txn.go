@@ -55,10 +55,6 @@ func (t *txn) key(k table.Key) item {
 	return m
 }
 
-func build(b expression.Builder) (expression.Expression, error) {
-	return b.Build()
-}
-
 // put adds a Put of v (a struct with its keys) under condition cond (nil for none).
 func (t *txn) put(v any, cond *expression.ConditionBuilder, why onFail) {
 	m, err := attributevalue.MarshalMap(v)
@@ -68,7 +64,7 @@ func (t *txn) put(v any, cond *expression.ConditionBuilder, why onFail) {
 	}
 	p := &types.Put{TableName: aws.String(t.s.table), Item: m, ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}
 	if cond != nil {
-		e, err := build(expression.NewBuilder().WithCondition(*cond))
+		e, err := expression.NewBuilder().WithCondition(*cond).Build()
 		t.fail(err)
 		p.ConditionExpression, p.ExpressionAttributeNames, p.ExpressionAttributeValues = e.Condition(), e.Names(), e.Values()
 	}
@@ -87,7 +83,7 @@ func (t *txn) update(k table.Key, upd expression.UpdateBuilder, cond *expression
 	if cond != nil {
 		b = b.WithCondition(*cond)
 	}
-	e, err := build(b)
+	e, err := b.Build()
 	t.fail(err)
 	t.add(types.TransactWriteItem{Update: &types.Update{
 		TableName: aws.String(t.s.table), Key: t.key(k),
@@ -101,7 +97,7 @@ func (t *txn) update(k table.Key, upd expression.UpdateBuilder, cond *expression
 func (t *txn) delete(k table.Key, cond *expression.ConditionBuilder, why onFail) {
 	d := &types.Delete{TableName: aws.String(t.s.table), Key: t.key(k), ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}
 	if cond != nil {
-		e, err := build(expression.NewBuilder().WithCondition(*cond))
+		e, err := expression.NewBuilder().WithCondition(*cond).Build()
 		t.fail(err)
 		d.ConditionExpression, d.ExpressionAttributeNames, d.ExpressionAttributeValues = e.Condition(), e.Names(), e.Values()
 	}
@@ -110,7 +106,7 @@ func (t *txn) delete(k table.Key, cond *expression.ConditionBuilder, why onFail)
 
 // check adds a ConditionCheck of key k.
 func (t *txn) check(k table.Key, cond expression.ConditionBuilder, why onFail) {
-	e, err := build(expression.NewBuilder().WithCondition(cond))
+	e, err := expression.NewBuilder().WithCondition(cond).Build()
 	t.fail(err)
 	t.add(types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
 		TableName: aws.String(t.s.table), Key: t.key(k), ConditionExpression: e.Condition(),
@@ -155,19 +151,13 @@ func (t *txn) idempotent(req *idempotency.Request, status int, body any) {
 	if req == nil {
 		return
 	}
-	b, err := jsonBody(body)
+	now := t.s.now()
+	rec, err := newIdempotencyItem(req, status, body, now)
 	if err != nil {
 		t.fail(err)
 		return
 	}
-	now := t.s.now()
-	rec := idempotencyItem{
-		Key:    table.Idempotency(req.AccountID, req.Sub, req.Key),
-		Record: idempotency.Record{Hash: req.Hash, Status: status, Body: b, Expires: now.Add(idempotency.Retention)},
-		TTL:    now.Add(idempotency.Retention).Unix(),
-	}
-	cond := expression.AttributeNotExists(expression.Name(table.PK)).
-		Or(expression.Name(table.TTLAttribute).LessThanEqual(expression.Value(now.Unix())))
+	cond := idempotencyFree(now)
 	t.put(rec, &cond, func(old item) error {
 		var r idempotencyItem
 		if err := attributevalue.UnmarshalMap(old, &r); err != nil {
@@ -176,8 +166,25 @@ func (t *txn) idempotent(req *idempotency.Request, status int, body any) {
 		if err := idempotency.Check(r.Record, req, now); err != nil {
 			return err
 		}
-		return errRetry
+		return errRetry // expired within the second the condition compares: write it anew
 	})
+}
+
+// newIdempotencyItem is the record of req's answer, kept idempotency.Retention from now.
+func newIdempotencyItem(req *idempotency.Request, status int, body any, now time.Time) (idempotencyItem, error) {
+	b, err := json.Marshal(body)
+	return idempotencyItem{
+		Key:    table.Idempotency(req.AccountID, req.Sub, req.Key),
+		Record: idempotency.Record{Hash: req.Hash, Status: status, Body: string(b), Expires: now.Add(idempotency.Retention)},
+		TTL:    now.Add(idempotency.Retention).Unix(),
+	}, err
+}
+
+// idempotencyFree is the condition under which a record may be written: none is there, or the
+// one there has expired (DynamoDB deletes expired items only some time later).
+func idempotencyFree(now time.Time) expression.ConditionBuilder {
+	return expression.AttributeNotExists(expression.Name(table.PK)).
+		Or(expression.Name(table.TTLAttribute).LessThanEqual(expression.Value(now.Unix())))
 }
 
 // errRetry marks a transaction to run again (a record expired between attempts).
@@ -252,11 +259,6 @@ func nilIfEmpty(m item) item {
 		return nil
 	}
 	return m
-}
-
-func jsonBody(v any) (string, error) {
-	b, err := json.Marshal(v)
-	return string(b), err
 }
 
 // isConditionFailed reports whether err is a failed condition of a single-item write.

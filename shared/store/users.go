@@ -268,7 +268,7 @@ func (s *Store) TransferOwnership(ctx context.Context, c auth.Caller, accountID,
 		known := expression.AttributeNotExists(expression.Name(table.PK)).Or(expression.Name("owner").Equal(expression.Value(true))).
 			Or(expression.Name("sub").In(expression.Value(newOwner), expression.Value(acc.OwnerSub)))
 		for _, g := range guards {
-			t.put(g, &known, func(item) error { return errStale })
+			t.put(g, &known, userEmailTaken)
 		}
 		if _, kept := guards[oldOwnerEmail]; !kept {
 			isOwners := expression.Name("owner").Equal(expression.Value(true))

@@ -55,6 +55,9 @@ func AccountsGSI1SK(name, accountID string) string {
 // Site is the key of a support site.
 func Site(accountID, siteID string) Key { return Key{AccountPK(accountID), sitePrefix + siteID} }
 
+// SitesGSI1PK is the GSI1 partition that lists the sites of an account (sorted by site id).
+func SitesGSI1PK(accountID string) string { return "SITES#" + accountID }
+
 // SitePrefix is the sort-key prefix shared by sites and everything filed under them
 // (relationships, role guards); a site item's SK has no further '#'.
 const SitePrefix = sitePrefix
