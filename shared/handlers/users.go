@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"rollcall/shared/apperr"
 	"rollcall/shared/domain"
@@ -69,6 +70,10 @@ func (a *API) UpdateUser(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 	var in domain.UpdateUserInput
 	if err := r.Decode(&in); err != nil {
 		return nil, err
+	}
+	// Memberships have no version and reads give no ETag: an If-Match can match nothing.
+	if m := strings.TrimSpace(r.Header("If-Match")); m != "" && m != "*" {
+		return nil, apperr.PreconditionFailed()
 	}
 	var p domain.Problems
 	if in.Permissions == nil {
