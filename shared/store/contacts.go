@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"rollcall/shared/apperr"
 	"rollcall/shared/auth"
@@ -171,16 +170,11 @@ type ContactFilter struct {
 
 // ListContacts lists the contacts of account accountID in id (creation) order.
 func (s *Store) ListContacts(ctx context.Context, caller auth.Caller, accountID string, f ContactFilter, limit int, cursor string) (Page[domain.Contact], error) {
-	key := expression.Key(table.PK).Equal(expression.Value(table.AccountPK(accountID))).
-		And(expression.Key(table.SK).BeginsWith(table.ContactPrefix))
-	b := expression.NewBuilder().WithKeyCondition(key)
 	var filter *expression.ConditionBuilder
 	and := func(c expression.ConditionBuilder) {
-		if filter == nil {
-			filter = &c
-			return
+		if filter != nil {
+			c = filter.And(c)
 		}
-		c = filter.And(c)
 		filter = &c
 	}
 	if f.EmailType != "" {
@@ -189,30 +183,11 @@ func (s *Store) ListContacts(ctx context.Context, caller auth.Caller, accountID 
 	if t := strings.ToLower(strings.TrimSpace(f.Text)); t != "" {
 		and(expression.Contains(expression.Name("search"), t))
 	}
-	if filter != nil {
-		b = b.WithFilter(*filter)
-	}
-	e, err := b.Build()
+	q, err := prefixQuery(accountID, table.ContactPrefix, filter, false, limit, cursor)
 	if err != nil {
 		return Page[domain.Contact]{}, err
 	}
-	var items []item
-	var next string
-	_, err = s.queryAuthorized(ctx, caller, accountID, needContactsRead, func(ctx context.Context) error {
-		var err error
-		items, next, err = s.list(ctx, listQuery{
-			in: dynamodb.QueryInput{KeyConditionExpression: e.KeyCondition(), FilterExpression: e.Filter(),
-				ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()},
-			limit: limit, cursor: cursor, filtered: filter != nil,
-			wantPK: table.AccountPK(accountID), skPrefix: table.ContactPrefix,
-		})
-		return err
-	})
-	if err != nil {
-		return Page[domain.Contact]{}, err
-	}
-	contacts, err := unmarshalAll[domain.Contact](items)
-	return Page[domain.Contact]{Items: contacts, Next: next}, err
+	return listAccount[domain.Contact](ctx, s, caller, accountID, needContactsRead, q)
 }
 
 // UpdateContact applies in to contact id. ifMatch (0 for none) must equal its version (412).

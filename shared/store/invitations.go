@@ -7,7 +7,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"rollcall/shared/apperr"
 	"rollcall/shared/auth"
@@ -119,42 +118,29 @@ func (s *Store) ListInvitations(ctx context.Context, c auth.Caller, accountID, s
 	if !validStatus(status) {
 		return Page[domain.Invitation]{}, apperr.InvalidField("status", "must be pending, accepted, revoked or expired")
 	}
-	now := s.now().Unix()
-	key := expression.Key(table.PK).Equal(expression.Value(table.AccountPK(accountID))).
-		And(expression.Key(table.SK).BeginsWith(table.InvitationPrefix))
-	b := expression.NewBuilder().WithKeyCondition(key)
-	st := expression.Name("status")
+	now := s.now()
+	st, expires := expression.Name("status"), expression.Name("expiresEpoch")
+	var filter *expression.ConditionBuilder
 	switch status {
 	case domain.StatusPending:
-		b = b.WithFilter(st.Equal(expression.Value(domain.StatusPending)).And(expression.Name("expiresEpoch").GreaterThan(expression.Value(now))))
+		f := st.Equal(expression.Value(domain.StatusPending)).And(expires.GreaterThan(expression.Value(now.Unix())))
+		filter = &f
 	case domain.StatusExpired:
-		b = b.WithFilter(st.Equal(expression.Value(domain.StatusPending)).And(expression.Name("expiresEpoch").LessThanEqual(expression.Value(now))))
+		f := st.Equal(expression.Value(domain.StatusPending)).And(expires.LessThanEqual(expression.Value(now.Unix())))
+		filter = &f
 	case domain.StatusAccepted, domain.StatusRevoked:
-		b = b.WithFilter(st.Equal(expression.Value(status)))
+		f := st.Equal(expression.Value(status))
+		filter = &f
 	}
-	e, err := b.Build()
+	q, err := prefixQuery(accountID, table.InvitationPrefix, filter, false, limit, cursor)
 	if err != nil {
 		return Page[domain.Invitation]{}, err
 	}
-	var items []item
-	var next string
-	_, err = s.queryAuthorized(ctx, c, accountID, needOwner, func(ctx context.Context) error {
-		var err error
-		items, next, err = s.list(ctx, listQuery{
-			in: dynamodb.QueryInput{KeyConditionExpression: e.KeyCondition(), FilterExpression: e.Filter(),
-				ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()},
-			limit: limit, cursor: cursor, filtered: status != "", wantPK: table.AccountPK(accountID), skPrefix: table.InvitationPrefix,
-		})
-		return err
-	})
-	if err != nil {
-		return Page[domain.Invitation]{}, err
+	p, err := listAccount[domain.Invitation](ctx, s, c, accountID, needOwner, q)
+	for i := range p.Items {
+		p.Items[i].Status = p.Items[i].EffectiveStatus(now)
 	}
-	invs, err := unmarshalAll[domain.Invitation](items)
-	for i := range invs {
-		invs[i].Status = invs[i].EffectiveStatus(s.now())
-	}
-	return Page[domain.Invitation]{Items: invs, Next: next}, err
+	return p, err
 }
 
 func decodeInvitation(it item) (invitationItem, error) {

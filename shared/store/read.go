@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
@@ -219,4 +220,38 @@ func unmarshalAll[T any](items []item) ([]T, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// listAccount runs list q of account accountID in parallel with the read of the caller's
+// access item (one round trip), checks need, and decodes the page's items into T.
+func listAccount[T any](ctx context.Context, s *Store, c auth.Caller, accountID string, need Need, q listQuery) (Page[T], error) {
+	var items []item
+	var next string
+	_, err := s.queryAuthorized(ctx, c, accountID, need, func(ctx context.Context) error {
+		var err error
+		items, next, err = s.list(ctx, q)
+		return err
+	})
+	if err != nil {
+		return Page[T]{}, err
+	}
+	out, err := unmarshalAll[T](items)
+	return Page[T]{Items: out, Next: next}, err
+}
+
+// prefixQuery is the list of the items of account accountID whose sort key starts with prefix,
+// kept by filter when it is not nil, newest first when backward is set.
+func prefixQuery(accountID, prefix string, filter *expression.ConditionBuilder, backward bool, limit int, cursor string) (listQuery, error) {
+	key := expression.Key(table.PK).Equal(expression.Value(table.AccountPK(accountID))).
+		And(expression.Key(table.SK).BeginsWith(prefix))
+	b := expression.NewBuilder().WithKeyCondition(key)
+	if filter != nil {
+		b = b.WithFilter(*filter)
+	}
+	e, err := b.Build()
+	return listQuery{
+		in: dynamodb.QueryInput{KeyConditionExpression: e.KeyCondition(), FilterExpression: e.Filter(),
+			ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(), ScanIndexForward: aws.Bool(!backward)},
+		limit: limit, cursor: cursor, filtered: filter != nil, wantPK: table.AccountPK(accountID), skPrefix: prefix,
+	}, err
 }

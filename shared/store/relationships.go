@@ -38,7 +38,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"golang.org/x/sync/errgroup"
 
 	"rollcall/shared/apperr"
@@ -331,9 +330,7 @@ func (t *txn) accessAndMember(c auth.Caller, accountID string, need Need, mc *me
 // with the query: one round trip. Errors: 404 account (not a member), 403 without
 // contacts:read, 404 site, 400 for a cursor not of this list.
 func (s *Store) ListSiteContacts(ctx context.Context, c auth.Caller, accountID, siteID string, limit int, cursor string) (Page[domain.Relationship], error) {
-	prefix := table.SiteRelationshipsPrefix(siteID)
-	e, err := expression.NewBuilder().WithKeyCondition(expression.Key(table.PK).Equal(expression.Value(table.AccountPK(accountID))).
-		And(expression.Key(table.SK).BeginsWith(prefix))).Build()
+	q, err := prefixQuery(accountID, table.SiteRelationshipsPrefix(siteID), nil, false, limit, cursor)
 	if err != nil {
 		return Page[domain.Relationship]{}, err
 	}
@@ -349,11 +346,7 @@ func (s *Store) ListSiteContacts(ctx context.Context, c auth.Caller, accountID, 
 	})
 	g.Go(func() error {
 		var err error
-		items, next, err = s.list(gctx, listQuery{
-			in: dynamodb.QueryInput{KeyConditionExpression: e.KeyCondition(), ExpressionAttributeNames: e.Names(),
-				ExpressionAttributeValues: e.Values()},
-			limit: limit, cursor: cursor, wantPK: table.AccountPK(accountID), skPrefix: prefix,
-		})
+		items, next, err = s.list(gctx, q)
 		return err
 	})
 	if err := g.Wait(); err != nil {

@@ -38,48 +38,19 @@ func (s *Store) ListSites(ctx context.Context, c auth.Caller, accountID string, 
 	if err != nil {
 		return Page[domain.Site]{}, err
 	}
-	var items []item
-	var next string
-	_, err = s.queryAuthorized(ctx, c, accountID, needContactsRead, func(ctx context.Context) error {
-		var err error
-		items, next, err = s.list(ctx, listQuery{
-			in: dynamodb.QueryInput{IndexName: aws.String(table.GSI1), KeyConditionExpression: e.KeyCondition(),
-				ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()},
-			limit: limit, cursor: cursor, wantPK: pk,
-		})
-		return err
+	return listAccount[domain.Site](ctx, s, c, accountID, needContactsRead, listQuery{
+		in: dynamodb.QueryInput{IndexName: aws.String(table.GSI1), KeyConditionExpression: e.KeyCondition(),
+			ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()},
+		limit: limit, cursor: cursor, wantPK: pk,
 	})
-	if err != nil {
-		return Page[domain.Site]{}, err
-	}
-	sites, err := unmarshalAll[domain.Site](items)
-	return Page[domain.Site]{Items: sites, Next: next}, err
 }
 
 // ListAudit lists the audit entries of account accountID, newest first (403 without audit:read,
 // 404 for non-members).
 func (s *Store) ListAudit(ctx context.Context, c auth.Caller, accountID string, limit int, cursor string) (Page[domain.AuditEntry], error) {
-	key := expression.Key(table.PK).Equal(expression.Value(table.AccountPK(accountID))).
-		And(expression.Key(table.SK).BeginsWith(table.AuditPrefix))
-	e, err := expression.NewBuilder().WithKeyCondition(key).Build()
+	q, err := prefixQuery(accountID, table.AuditPrefix, nil, true, limit, cursor)
 	if err != nil {
 		return Page[domain.AuditEntry]{}, err
 	}
-	var items []item
-	var next string
-	forward := false
-	_, err = s.queryAuthorized(ctx, c, accountID, needAuditRead, func(ctx context.Context) error {
-		var err error
-		items, next, err = s.list(ctx, listQuery{
-			in: dynamodb.QueryInput{KeyConditionExpression: e.KeyCondition(), ExpressionAttributeNames: e.Names(),
-				ExpressionAttributeValues: e.Values(), ScanIndexForward: &forward},
-			limit: limit, cursor: cursor, wantPK: table.AccountPK(accountID), skPrefix: table.AuditPrefix,
-		})
-		return err
-	})
-	if err != nil {
-		return Page[domain.AuditEntry]{}, err
-	}
-	entries, err := unmarshalAll[domain.AuditEntry](items)
-	return Page[domain.AuditEntry]{Items: entries, Next: next}, err
+	return listAccount[domain.AuditEntry](ctx, s, c, accountID, needAuditRead, q)
 }

@@ -82,28 +82,11 @@ func (s *Store) ListMyAccounts(ctx context.Context, c auth.Caller, limit int, cu
 
 // ListUsers lists the members of an account, owner included (owner or operator only).
 func (s *Store) ListUsers(ctx context.Context, c auth.Caller, accountID string, limit int, cursor string) (Page[domain.User], error) {
-	key := expression.Key(table.PK).Equal(expression.Value(table.AccountPK(accountID))).
-		And(expression.Key(table.SK).BeginsWith(table.UserPrefix))
-	e, err := expression.NewBuilder().WithKeyCondition(key).Build()
+	q, err := prefixQuery(accountID, table.UserPrefix, nil, false, limit, cursor)
 	if err != nil {
 		return Page[domain.User]{}, err
 	}
-	var items []item
-	var next string
-	_, err = s.queryAuthorized(ctx, c, accountID, needOwner, func(ctx context.Context) error {
-		var err error
-		items, next, err = s.list(ctx, listQuery{
-			in: dynamodb.QueryInput{KeyConditionExpression: e.KeyCondition(), ExpressionAttributeNames: e.Names(),
-				ExpressionAttributeValues: e.Values()},
-			limit: limit, cursor: cursor, wantPK: table.AccountPK(accountID), skPrefix: table.UserPrefix,
-		})
-		return err
-	})
-	if err != nil {
-		return Page[domain.User]{}, err
-	}
-	users, err := unmarshalAll[domain.User](items)
-	return Page[domain.User]{Items: users, Next: next}, err
+	return listAccount[domain.User](ctx, s, c, accountID, needOwner, q)
 }
 
 // GetUser returns member sub of an account (owner or operator only; 404 when not a member).
