@@ -1,7 +1,6 @@
 package local
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,8 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
-	"syscall"
 	"time"
 )
 
@@ -24,6 +21,14 @@ func NodeDir(root string) string {
 		return filepath.Join(root, "infra")
 	}
 	return root
+}
+
+// rootOr returns root, or RepoRoot() when root is "".
+func rootOr(root string) (string, error) {
+	if root != "" {
+		return root, nil
+	}
+	return RepoRoot()
 }
 
 // FindDynamoDBLocal returns the folder holding DynamoDBLocal.jar, which the npm package
@@ -47,16 +52,13 @@ type DynamoDBOptions struct {
 	Ready    time.Duration // how long to wait until it answers; 0 means 60 s
 }
 
-// DynamoDB is a running DynamoDB Local process started by StartDynamoDB.
+// DynamoDB is a running DynamoDB Local process started by StartDynamoDB. Its Stop ends the JVM
+// and everything it started (its process group).
 type DynamoDB struct {
 	Endpoint string // http://127.0.0.1:<port>
 	Port     int
 
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process has exited
-	err  error         // its exit status, valid once done is closed
-	tail *tailBuffer
-	once sync.Once
+	process // Done, Err and Stop
 }
 
 // StartDynamoDB starts DynamoDB Local in memory and waits until it answers HTTP (or ctx ends, or
@@ -64,12 +66,9 @@ type DynamoDB struct {
 // the npm package is missing, and the end of DynamoDB Local's output when it exits before it is
 // ready. The caller must call Stop.
 func StartDynamoDB(ctx context.Context, opts DynamoDBOptions) (*DynamoDB, error) {
-	root := opts.Root
-	if root == "" {
-		var err error
-		if root, err = RepoRoot(); err != nil {
-			return nil, err
-		}
+	root, err := rootOr(opts.Root)
+	if err != nil {
+		return nil, err
 	}
 	dir, err := FindDynamoDBLocal(root)
 	if err != nil {
@@ -90,65 +89,19 @@ func StartDynamoDB(ctx context.Context, opts DynamoDBOptions) (*DynamoDB, error)
 	if opts.SharedDB {
 		args = append(args, "-sharedDb")
 	}
-	d := &DynamoDB{
-		Endpoint: "http://127.0.0.1:" + strconv.Itoa(port),
-		Port:     port,
-		cmd:      exec.Command(java, args...),
-		done:     make(chan struct{}),
-		tail:     &tailBuffer{max: 4096},
-	}
-	out := io.Writer(d.tail)
-	if opts.Output != nil {
-		out = io.MultiWriter(d.tail, opts.Output)
-	}
-	d.cmd.Dir = dir
-	d.cmd.Stdout, d.cmd.Stderr = out, out
-	d.cmd.SysProcAttr = processGroup() // so that Stop ends the JVM and anything it started
-	if err := d.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start DynamoDB Local: %w", err)
-	}
-	go func() { d.err = d.cmd.Wait(); close(d.done) }()
-
 	ready := opts.Ready
 	if ready == 0 {
 		ready = 60 * time.Second
 	}
-	wctx, cancel := context.WithTimeout(ctx, ready)
-	defer cancel()
-	if err := WaitHTTP(wctx, d.Endpoint, d.done); err != nil {
-		_ = d.Stop()
-		select {
-		case <-d.done:
-			return nil, fmt.Errorf("DynamoDB Local exited before it was ready (%v); it needs Java 17+. Its output:\n%s", d.err, d.tail)
-		default:
-		}
-		return nil, fmt.Errorf("DynamoDB Local on port %d: %w", port, err)
+	cmd := exec.Command(java, args...)
+	cmd.Dir = dir
+	endpoint := "http://127.0.0.1:" + strconv.Itoa(port)
+	d := &DynamoDB{Endpoint: endpoint, Port: port}
+	if err := d.start(ctx, processSpec{Name: "DynamoDB Local", Cmd: cmd, Output: opts.Output,
+		Port: port, ReadyURL: endpoint, Ready: ready, ExitHint: "; it needs Java 17+"}); err != nil {
+		return nil, err
 	}
 	return d, nil
-}
-
-// Done is closed when the process has exited, expectedly or not.
-func (d *DynamoDB) Done() <-chan struct{} { return d.done }
-
-// Err returns how the process ended, with the end of its output; call it once Done is closed.
-func (d *DynamoDB) Err() error {
-	return fmt.Errorf("DynamoDB Local exited (%v):\n%s", d.err, d.tail)
-}
-
-// Stop ends DynamoDB Local and everything it started: SIGTERM to its process group, SIGKILL
-// after 5 s. It waits until the process has exited and may be called more than once.
-func (d *DynamoDB) Stop() error {
-	d.once.Do(func() {
-		pid := d.cmd.Process.Pid
-		_ = syscall.Kill(-pid, syscall.SIGTERM)
-		select {
-		case <-d.done:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-pid, syscall.SIGKILL)
-			<-d.done
-		}
-	})
-	return nil
 }
 
 // WaitHTTP polls url until it gives any HTTP answer. It returns ctx's error when ctx ends first,
@@ -200,27 +153,4 @@ func FreePort(preferred int) (int, error) {
 		return port, nil
 	}
 	return 0, errors.New("local: no free TCP port on 127.0.0.1")
-}
-
-// tailBuffer keeps the last max bytes written to it, for error messages.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	b   []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.b = append(t.b, p...)
-	if len(t.b) > t.max {
-		t.b = t.b[len(t.b)-t.max:]
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return string(bytes.TrimSpace(t.b))
 }

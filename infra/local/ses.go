@@ -11,8 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -41,11 +39,7 @@ type SES struct {
 	Endpoint string // http://127.0.0.1:<port>: the SES v2 endpoint and the web inbox
 	Port     int
 
-	cmd  *exec.Cmd
-	done chan struct{} // closed when the process has exited
-	err  error         // its exit status, valid once done is closed
-	tail *tailBuffer
-	once sync.Once
+	process // Done, Err and Stop
 }
 
 // StartSES starts the SES v2 emulator with node and waits until GET /health-check answers (or
@@ -53,12 +47,9 @@ type SES struct {
 // npm package is missing ("run npm ci"), and the end of the emulator's output when it exits before
 // it is ready. The caller must call Stop.
 func StartSES(ctx context.Context, opts SESOptions) (*SES, error) {
-	root := opts.Root
-	if root == "" {
-		var err error
-		if root, err = RepoRoot(); err != nil {
-			return nil, err
-		}
+	root, err := rootOr(opts.Root)
+	if err != nil {
+		return nil, err
 	}
 	nodeDir := NodeDir(root)
 	cli := filepath.Join(nodeDir, SESCLI)
@@ -75,65 +66,19 @@ func StartSES(ctx context.Context, opts SESOptions) (*SES, error) {
 			return nil, err
 		}
 	}
-	s := &SES{
-		Endpoint: "http://127.0.0.1:" + strconv.Itoa(port),
-		Port:     port,
-		cmd:      exec.Command(node, cli, "--host", "127.0.0.1", "--port", strconv.Itoa(port)),
-		done:     make(chan struct{}),
-		tail:     &tailBuffer{max: 4096},
-	}
-	out := io.Writer(s.tail)
-	if opts.Output != nil {
-		out = io.MultiWriter(s.tail, opts.Output)
-	}
-	s.cmd.Dir = nodeDir
-	s.cmd.Stdout, s.cmd.Stderr = out, out
-	s.cmd.SysProcAttr = processGroup()
-	if err := s.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start the SES v2 emulator: %w", err)
-	}
-	go func() { s.err = s.cmd.Wait(); close(s.done) }()
-
 	ready := opts.Ready
 	if ready == 0 {
 		ready = 20 * time.Second
 	}
-	wctx, cancel := context.WithTimeout(ctx, ready)
-	defer cancel()
-	if err := WaitHTTP(wctx, s.Endpoint+"/health-check", s.done); err != nil {
-		_ = s.Stop()
-		select {
-		case <-s.done:
-			return nil, fmt.Errorf("the SES v2 emulator exited before it was ready (%v). Its output:\n%s", s.err, s.tail)
-		default:
-		}
-		return nil, fmt.Errorf("the SES v2 emulator on port %d: %w", port, err)
+	cmd := exec.Command(node, cli, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
+	cmd.Dir = nodeDir
+	endpoint := "http://127.0.0.1:" + strconv.Itoa(port)
+	s := &SES{Endpoint: endpoint, Port: port}
+	if err := s.start(ctx, processSpec{Name: "the SES v2 emulator", Cmd: cmd, Output: opts.Output,
+		Port: port, ReadyURL: endpoint + "/health-check", Ready: ready}); err != nil {
+		return nil, err
 	}
 	return s, nil
-}
-
-// Done is closed when the process has exited, expectedly or not.
-func (s *SES) Done() <-chan struct{} { return s.done }
-
-// Err returns how the process ended, with the end of its output; call it once Done is closed.
-func (s *SES) Err() error {
-	return fmt.Errorf("the SES v2 emulator exited (%v):\n%s", s.err, s.tail)
-}
-
-// Stop ends the emulator: SIGTERM to its process group, SIGKILL after 5 s. It waits until the
-// process has exited and may be called more than once.
-func (s *SES) Stop() error {
-	s.once.Do(func() {
-		pid := s.cmd.Process.Pid
-		_ = syscall.Kill(-pid, syscall.SIGTERM)
-		select {
-		case <-s.done:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-pid, syscall.SIGKILL)
-			<-s.done
-		}
-	})
-	return nil
 }
 
 // SESClient returns an SES v2 client of the emulator at endpoint, with the local region and
