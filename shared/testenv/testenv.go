@@ -41,12 +41,15 @@ func Endpoint() string {
 	return "http://127.0.0.1:8000"
 }
 
-// Client returns a DynamoDB client for endpoint with the local region and credentials.
+// Client returns a DynamoDB client for endpoint with the local region and credentials. It makes
+// up to 10 attempts per call: under the tests' concurrency DynamoDB Local sometimes answers 500
+// ("timed out waiting for a lock"), which real DynamoDB does not.
 func Client(endpoint string) *dynamodb.Client {
 	return dynamodb.New(dynamodb.Options{
-		Region:       Region,
-		BaseEndpoint: aws.String(endpoint),
-		Credentials:  credentials.NewStaticCredentialsProvider(AccessKey, SecretKey, ""),
+		Region:           Region,
+		BaseEndpoint:     aws.String(endpoint),
+		Credentials:      credentials.NewStaticCredentialsProvider(AccessKey, SecretKey, ""),
+		RetryMaxAttempts: 10,
 	})
 }
 
