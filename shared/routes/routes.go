@@ -77,7 +77,8 @@ type Route struct {
 // Key is the API Gateway route key, "METHOD /path".
 func (r Route) Key() string { return r.Method + " " + r.Path }
 
-// All is the route table. Keep it sorted by path, then method.
+// All is the route table, grouped by resource: the login's own routes, accounts, users,
+// invitations, audit, contacts, sites and relationships.
 var All = []Route{
 	{Method: "GET", Path: "/catalog", Function: "get-catalog", Who: Anyone},
 	{Method: "GET", Path: "/me/accounts", Function: "list-my-accounts", Who: Anyone, Actions: reads, Index: true},
