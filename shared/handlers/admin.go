@@ -11,14 +11,11 @@ import (
 // user, now an admin. 409 not_admin_eligible when the user's linked contact holds no
 // admin-eligible role on a site of the account.
 func (a *API) GrantAdmin(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	acc, err := accountID(r)
+	path, err := readPath(r)
 	if err != nil {
 		return nil, err
 	}
-	sub, err := userID(r)
-	if err != nil {
-		return nil, err
-	}
+	acc, sub := path.Account, path.User
 	u, err := a.store.GrantAdmin(ctx, r.Caller, acc, sub)
 	if err != nil {
 		return nil, err
@@ -29,14 +26,11 @@ func (a *API) GrantAdmin(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 // RevokeAdmin answers DELETE /accounts/{accountId}/users/{userId}/admin (operators; R9): 200 with
 // the user, no longer an admin.
 func (a *API) RevokeAdmin(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	acc, err := accountID(r)
+	path, err := readPath(r)
 	if err != nil {
 		return nil, err
 	}
-	sub, err := userID(r)
-	if err != nil {
-		return nil, err
-	}
+	acc, sub := path.Account, path.User
 	u, err := a.store.RevokeAdmin(ctx, r.Caller, acc, sub)
 	if err != nil {
 		return nil, err

@@ -176,14 +176,11 @@ func (a *API) BatchCreateContacts(ctx context.Context, r *httpapi.Request) (*htt
 
 // GetContact answers GET /accounts/{accountId}/contacts/{contactId}.
 func (a *API) GetContact(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	acc, err := accountID(r)
+	path, err := readPath(r)
 	if err != nil {
 		return nil, err
 	}
-	id, err := pathID(r, "contactId", ids.Contact, "contact")
-	if err != nil {
-		return nil, err
-	}
+	acc, id := path.Account, path.Contact
 	c, err := a.store.GetContact(ctx, r.Caller, acc, id)
 	if err != nil {
 		return nil, err
@@ -193,14 +190,11 @@ func (a *API) GetContact(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 
 // UpdateContact answers PATCH /accounts/{accountId}/contacts/{contactId} (If-Match honoured).
 func (a *API) UpdateContact(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	acc, err := accountID(r)
+	path, err := readPath(r)
 	if err != nil {
 		return nil, err
 	}
-	id, err := pathID(r, "contactId", ids.Contact, "contact")
-	if err != nil {
-		return nil, err
-	}
+	acc, id := path.Account, path.Contact
 	var in domain.UpdateContactInput
 	if err := r.Decode(&in); err != nil {
 		return nil, err
@@ -218,14 +212,11 @@ func (a *API) UpdateContact(ctx context.Context, r *httpapi.Request) (*httpapi.R
 
 // DeleteContact answers DELETE /accounts/{accountId}/contacts/{contactId} (If-Match honoured).
 func (a *API) DeleteContact(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	acc, err := accountID(r)
+	path, err := readPath(r)
 	if err != nil {
 		return nil, err
 	}
-	id, err := pathID(r, "contactId", ids.Contact, "contact")
-	if err != nil {
-		return nil, err
-	}
+	acc, id := path.Account, path.Contact
 	ifMatch, err := r.IfMatch()
 	if err != nil {
 		return nil, err

@@ -52,20 +52,13 @@ func (a *API) ListInvitations(ctx context.Context, r *httpapi.Request) (*httpapi
 	return httpapi.JSON(http.StatusOK, p), nil
 }
 
-func invitationID(r *httpapi.Request) (string, error) {
-	return pathID(r, "invitationId", ids.Invitation, "invitation")
-}
-
 // ResendInvitation answers POST /accounts/{accountId}/invitations/{invitationId}/resend (R14).
 func (a *API) ResendInvitation(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	acc, err := accountID(r)
+	path, err := readPath(r)
 	if err != nil {
 		return nil, err
 	}
-	id, err := invitationID(r)
-	if err != nil {
-		return nil, err
-	}
+	acc, id := path.Account, path.Invitation
 	idem, err := idempotent(r, acc)
 	if err != nil {
 		return nil, err
@@ -79,14 +72,11 @@ func (a *API) ResendInvitation(ctx context.Context, r *httpapi.Request) (*httpap
 
 // RevokeInvitation answers DELETE /accounts/{accountId}/invitations/{invitationId} (R14).
 func (a *API) RevokeInvitation(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	acc, err := accountID(r)
+	path, err := readPath(r)
 	if err != nil {
 		return nil, err
 	}
-	id, err := invitationID(r)
-	if err != nil {
-		return nil, err
-	}
+	acc, id := path.Account, path.Invitation
 	inv, err := a.store.RevokeInvitation(ctx, r.Caller, acc, id)
 	if err != nil {
 		return nil, err

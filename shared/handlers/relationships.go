@@ -11,22 +11,14 @@ import (
 	"rollcall/shared/store"
 )
 
-// siteID returns the {siteId} path parameter (404 when it cannot be a site id).
-func siteID(r *httpapi.Request) (string, error) {
-	return pathID(r, "siteId", ids.Site, "site")
-}
-
 // ListSiteContacts answers GET /accounts/{accountId}/sites/{siteId}/contacts: the site's related
 // contacts with their roles (R21), paginated.
 func (a *API) ListSiteContacts(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	acc, err := accountID(r)
+	path, err := readPath(r)
 	if err != nil {
 		return nil, err
 	}
-	site, err := siteID(r)
-	if err != nil {
-		return nil, err
-	}
+	acc, site := path.Account, path.Site
 	limit, cursor, err := page(r)
 	if err != nil {
 		return nil, err
@@ -42,18 +34,11 @@ func (a *API) ListSiteContacts(ctx context.Context, r *httpapi.Request) (*httpap
 // body {roles} (R21, R22): 201 with the relationship when it creates it, 200 when it changes it
 // (or it had those roles already). The roles replace the relationship's current ones.
 func (a *API) PutRelationship(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	acc, err := accountID(r)
+	path, err := readPath(r)
 	if err != nil {
 		return nil, err
 	}
-	site, err := siteID(r)
-	if err != nil {
-		return nil, err
-	}
-	contact, err := pathID(r, "contactId", ids.Contact, "contact")
-	if err != nil {
-		return nil, err
-	}
+	acc, site, contact := path.Account, path.Site, path.Contact
 	var in domain.RelationshipInput
 	if err := r.Decode(&in); err != nil {
 		return nil, err
@@ -79,18 +64,11 @@ func putStatus(created bool) int {
 // DeleteRelationship answers DELETE /accounts/{accountId}/sites/{siteId}/contacts/{contactId}:
 // 204 once the relationship is removed.
 func (a *API) DeleteRelationship(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	acc, err := accountID(r)
+	path, err := readPath(r)
 	if err != nil {
 		return nil, err
 	}
-	site, err := siteID(r)
-	if err != nil {
-		return nil, err
-	}
-	contact, err := pathID(r, "contactId", ids.Contact, "contact")
-	if err != nil {
-		return nil, err
-	}
+	acc, site, contact := path.Account, path.Site, path.Contact
 	if err := a.store.DeleteRelationship(ctx, r.Caller, acc, site, contact); err != nil {
 		return nil, err
 	}
@@ -105,14 +83,11 @@ func (a *API) DeleteRelationship(ctx context.Context, r *httpapi.Request) (*http
 // to B in one request (each row commits on its own). Idempotency-Key is honoured for the whole
 // batch.
 func (a *API) BatchPutRelationships(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	acc, err := accountID(r)
+	path, err := readPath(r)
 	if err != nil {
 		return nil, err
 	}
-	site, err := siteID(r)
-	if err != nil {
-		return nil, err
-	}
+	acc, site := path.Account, path.Site
 	rows, err := decodeBatch(r)
 	if err != nil {
 		return nil, err

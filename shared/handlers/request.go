@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"strconv"
+	"strings"
 
 	"rollcall/shared/apperr"
 	"rollcall/shared/httpapi"
@@ -10,24 +11,51 @@ import (
 	"rollcall/shared/store"
 )
 
-// accountID returns the account id of the path; an id that cannot exist is 404, as for an
-// account the caller is not a member of.
+// accountID returns the account id of the path, for routes whose only id it is (readPath).
 func accountID(r *httpapi.Request) (string, error) {
-	id := r.Param("accountId")
-	if !ids.Valid(ids.Account, id) {
-		return "", apperr.NotFound("account")
-	}
-	return id, nil
+	p, err := readPath(r)
+	return p.Account, err
 }
 
-// pathID returns path parameter name, which must be an id with prefix (404 otherwise).
-func pathID(r *httpapi.Request, name, prefix, what string) (string, error) {
-	id := r.Param(name)
-	if !ids.Valid(prefix, id) {
-		return "", apperr.NotFound(what)
-	}
-	return id, nil
+// pathIDs are the ids a request's path names; those its route has no parameter for are "".
+type pathIDs struct {
+	Account, Site, Contact, Invitation, User string
 }
+
+// pathParams lists the path parameters of the routes, in the order they are checked, with how
+// each is validated and what a 404 names. An id that cannot exist is 404, like one the caller
+// may not see.
+var pathParams = []struct {
+	name, what string
+	valid      func(string) bool
+	dst        func(*pathIDs) *string
+}{
+	{"accountId", "account", func(id string) bool { return ids.Valid(ids.Account, id) }, func(p *pathIDs) *string { return &p.Account }},
+	{"siteId", "site", func(id string) bool { return ids.Valid(ids.Site, id) }, func(p *pathIDs) *string { return &p.Site }},
+	{"contactId", "contact", func(id string) bool { return ids.Valid(ids.Contact, id) }, func(p *pathIDs) *string { return &p.Contact }},
+	{"invitationId", "invitation", func(id string) bool { return ids.Valid(ids.Invitation, id) }, func(p *pathIDs) *string { return &p.Invitation }},
+	{"userId", "user", validUserID, func(p *pathIDs) *string { return &p.User }},
+}
+
+// readPath reads and checks every id parameter of the request's route (404 for one that cannot
+// exist, the account's first).
+func readPath(r *httpapi.Request) (pathIDs, error) {
+	var p pathIDs
+	for _, pp := range pathParams {
+		if !strings.Contains(r.Raw.RouteKey, "{"+pp.name+"}") {
+			continue
+		}
+		id := r.Param(pp.name)
+		if !pp.valid(id) {
+			return p, apperr.NotFound(pp.what)
+		}
+		*pp.dst(&p) = id
+	}
+	return p, nil
+}
+
+// validUserID reports whether id can be a login's subject (what {userId} names).
+func validUserID(id string) bool { return id != "" && len(id) <= 255 }
 
 // page reads ?limit= (1 to 100, default 50) and ?cursor=.
 func page(r *httpapi.Request) (limit int, cursor string, err error) {

@@ -10,18 +10,6 @@ import (
 	"rollcall/shared/httpapi"
 )
 
-// validUserID reports whether id can be a login's subject (what {userId} names).
-func validUserID(id string) bool { return id != "" && len(id) <= 255 }
-
-// userID returns the {userId} path parameter; one that cannot be a subject is 404.
-func userID(r *httpapi.Request) (string, error) {
-	id := r.Param("userId")
-	if !validUserID(id) {
-		return "", apperr.NotFound("user")
-	}
-	return id, nil
-}
-
 // ListUsers answers GET /accounts/{accountId}/users (owner; R7).
 func (a *API) ListUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	acc, err := accountID(r)
@@ -41,14 +29,11 @@ func (a *API) ListUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 
 // GetUser answers GET /accounts/{accountId}/users/{userId} (owner).
 func (a *API) GetUser(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	acc, err := accountID(r)
+	path, err := readPath(r)
 	if err != nil {
 		return nil, err
 	}
-	sub, err := userID(r)
-	if err != nil {
-		return nil, err
-	}
+	acc, sub := path.Account, path.User
 	u, err := a.store.GetUser(ctx, r.Caller, acc, sub)
 	if err != nil {
 		return nil, err
@@ -59,14 +44,11 @@ func (a *API) GetUser(ctx context.Context, r *httpapi.Request) (*httpapi.Respons
 // UpdateUser answers PATCH /accounts/{accountId}/users/{userId}: a user's permissions (R8),
 // never the owner's.
 func (a *API) UpdateUser(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	acc, err := accountID(r)
+	path, err := readPath(r)
 	if err != nil {
 		return nil, err
 	}
-	sub, err := userID(r)
-	if err != nil {
-		return nil, err
-	}
+	acc, sub := path.Account, path.User
 	var in domain.UpdateUserInput
 	if err := r.Decode(&in); err != nil {
 		return nil, err
@@ -92,14 +74,11 @@ func (a *API) UpdateUser(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 
 // RemoveUser answers DELETE /accounts/{accountId}/users/{userId}, never the owner.
 func (a *API) RemoveUser(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
-	acc, err := accountID(r)
+	path, err := readPath(r)
 	if err != nil {
 		return nil, err
 	}
-	sub, err := userID(r)
-	if err != nil {
-		return nil, err
-	}
+	acc, sub := path.Account, path.User
 	if err := a.store.RemoveUser(ctx, r.Caller, acc, sub); err != nil {
 		return nil, err
 	}
