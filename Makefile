@@ -44,7 +44,7 @@ rollcall-local:
 	@$(GO) build -o $(LOCAL_BIN) ./infra/cmd/rollcall-local
 
 dev: | $(NODE_DIR)/node_modules
-# DEV_FLAGS: e.g. DEV_FLAGS='-addr 127.0.0.1:3100 -dynamodb-port 8100'.
+# DEV_FLAGS: every port is a flag, e.g. DEV_FLAGS='-addr 127.0.0.1:3100 -dynamodb-port 3101 -ses-port 3105'.
 dev: rollcall-local
 	$(LOCAL_BIN) dev $(DEV_FLAGS)
 

@@ -1,6 +1,6 @@
 // Command rollcall-local runs rollcall's local stack (DESIGN §6). The Makefile calls it:
 //
-//	rollcall-local dev       [-addr 127.0.0.1:3000] [-dynamodb-port 8000]   (make dev)
+//	rollcall-local dev       [-addr 127.0.0.1:3000] [-dynamodb-port 8000] [-ses-port 8005]   (make dev)
 //	rollcall-local token     -sub alice [-email alice@example.com] [-operator] [-ttl 12h]   (make token)
 //	rollcall-local dynamodb  [-port 8000] [-- command args...]   (make dynamodb, make test)
 //
@@ -193,6 +193,7 @@ type stack struct {
 	root     string
 	addr     string // the API's address
 	dynPort  int    // DynamoDB Local's port
+	sesPort  int    // the SES v2 emulator's port
 	cfg      config.Config
 	db       *dynamodb.Client
 	signer   *local.Signer
@@ -228,7 +229,7 @@ func localEnv(s *stack) map[string]string {
 		config.EnvDynamoDBEndpoint: "http://127.0.0.1:" + strconv.Itoa(s.dynPort),
 		config.EnvPortalURL:        "http://" + s.addr,
 		config.EnvSigningKeyFile:   filepath.Join(s.root, local.StateDir, "invitation-signing-key"),
-		config.EnvSESEndpoint:      "http://127.0.0.1:" + strconv.Itoa(local.SESPort),
+		config.EnvSESEndpoint:      "http://127.0.0.1:" + strconv.Itoa(s.sesPort),
 	}
 }
 
@@ -236,6 +237,7 @@ func runDev(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:3000", "address of the API")
 	dynPort := fs.Int("dynamodb-port", 8000, "port of DynamoDB Local; one already answering there is used as is")
+	sesPort := fs.Int("ses-port", local.SESPort, "port of the SES v2 emulator (its inbox)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -243,7 +245,7 @@ func runDev(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	s, err := newStack(root, *addr, *dynPort, os.LookupEnv)
+	s, err := newStack(root, *addr, *dynPort, *sesPort, os.LookupEnv)
 	if err != nil {
 		return err
 	}
@@ -265,8 +267,8 @@ func runDev(ctx context.Context, args []string) error {
 
 // newStack prepares the stack: configuration from lookup (the environment) over localEnv, and
 // the token signing key in root/.local/.
-func newStack(root, addr string, dynPort int, lookup func(string) (string, bool)) (*stack, error) {
-	s := &stack{root: root, addr: addr, dynPort: dynPort, fail: make(chan error, 1),
+func newStack(root, addr string, dynPort, sesPort int, lookup func(string) (string, bool)) (*stack, error) {
+	s := &stack{root: root, addr: addr, dynPort: dynPort, sesPort: sesPort, fail: make(chan error, 1),
 		log: slog.New(slog.NewTextHandler(os.Stderr, nil))}
 	defaults := localEnv(s)
 	var err error
@@ -279,6 +281,7 @@ func newStack(root, addr string, dynPort int, lookup func(string) (string, bool)
 		return nil, err
 	}
 	s.cfg.DynamoDBEndpoint = defaults[config.EnvDynamoDBEndpoint] // -dynamodb-port decides
+	s.cfg.SESEndpoint = defaults[config.EnvSESEndpoint]           // -ses-port decides
 	if s.signer, err = signer(root); err != nil {
 		return nil, err
 	}
@@ -419,7 +422,7 @@ func startSES(ctx context.Context, s *stack) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	ses, err := local.StartSES(ctx, local.SESOptions{Root: tools, Port: local.SESPort})
+	ses, err := local.StartSES(ctx, local.SESOptions{Root: tools, Port: s.sesPort})
 	if err != nil {
 		return nil, err
 	}

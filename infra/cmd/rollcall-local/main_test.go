@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -37,7 +38,8 @@ func TestDevStack(t *testing.T) {
 	}
 	tableName := "dev_" + strings.ReplaceAll(strings.ToLower(t.Name()), "/", "_") + strconv.FormatInt(time.Now().UnixNano(), 36)
 	env := map[string]string{config.EnvTableName: tableName}
-	s, err := newStack(t.TempDir(), "127.0.0.1:0", port, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	sesPort := freePort(t) // not the default 8005, which a running `make dev` may use
+	s, err := newStack(t.TempDir(), "127.0.0.1:0", port, sesPort, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +52,7 @@ func TestDevStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	banner := strings.Join(s.endpoint, "\n")
-	for _, want := range []string{"already running", tableName + " (created)", "http://" + s.addr} {
+	for _, want := range []string{"already running", tableName + " (created)", "http://" + s.addr, "http://127.0.0.1:" + strconv.Itoa(sesPort)} {
 		if !strings.Contains(banner, want) {
 			t.Errorf("banner lines %q lack %q", banner, want)
 		}
@@ -87,4 +89,15 @@ func TestDevStack(t *testing.T) {
 	if resp.StatusCode != 401 {
 		t.Errorf("POST /accounts without a token through dev: %d, want 401", resp.StatusCode)
 	}
+}
+
+// freePort returns a port nothing listens on now, picked by the kernel.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }
