@@ -136,7 +136,7 @@ func (s *Signer) now() time.Time {
 }
 
 // Mint returns a signed token for login sub, valid for ttl, shaped like a Cognito ID token: iss,
-// aud, sub, email (when given), iat, exp, token_use, and cognito:groups holding the operator
+// aud, sub, email and email_verified (when given), iat, exp, token_use, and cognito:groups holding the operator
 // group when operator is true. It returns an error when sub is empty or ttl is not positive.
 func (s *Signer) Mint(sub, email string, operator bool, ttl time.Duration) (string, error) {
 	if sub == "" {
@@ -156,6 +156,7 @@ func (s *Signer) Mint(sub, email string, operator bool, ttl time.Duration) (stri
 	}
 	if email != "" {
 		claims["email"] = email
+		claims["email_verified"] = true // as Cognito marks an address the user confirmed
 	}
 	if operator {
 		claims["cognito:groups"] = []string{s.OperatorGroup}

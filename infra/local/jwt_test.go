@@ -40,6 +40,7 @@ func TestMintVerifyRoundTrip(t *testing.T) {
 		"aud":            TokenAudience,
 		"sub":            "op",
 		"email":          "op@example.com",
+		"email_verified": "true",
 		"iat":            strconv.FormatInt(now.Unix(), 10),
 		"exp":            strconv.FormatInt(now.Add(time.Hour).Unix(), 10),
 		"token_use":      "id",

@@ -35,6 +35,7 @@ const (
 	CodeNotAdminEligible    = "not_admin_eligible"
 	CodeOwnerProtected      = "owner_protected"
 	CodeInternal            = "internal"
+	CodeEmailNotVerified    = "email_not_verified"
 )
 
 // FieldError is one invalid field of a request body or query (JSON pointer style path).

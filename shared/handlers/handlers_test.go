@@ -131,6 +131,7 @@ type call struct {
 	body     *string
 	headers  map[string]string
 	query    map[string]string
+	claims   map[string]string // claims set over the defaults; "" removes one
 }
 
 type answer struct {
@@ -144,9 +145,15 @@ func (e *env) do(c call) answer {
 	e.t.Helper()
 	req := sample(e.t, c.function)
 	claims := req.RequestContext.Authorizer.JWT.Claims
-	claims["sub"], claims["email"], claims["cognito:groups"] = c.sub, c.sub+"@example.com", "[]"
+	claims["sub"], claims["email"], claims["email_verified"], claims["cognito:groups"] = c.sub, c.sub+"@example.com", "true", "[]"
 	if c.operator {
 		claims["cognito:groups"] = "[operators]"
+	}
+	for k, v := range c.claims {
+		claims[k] = v
+		if v == "" {
+			delete(claims, k)
+		}
 	}
 	if c.sub == "" {
 		delete(claims, "sub")

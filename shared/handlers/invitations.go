@@ -113,11 +113,17 @@ func (a *API) LookupInvitation(ctx context.Context, r *httpapi.Request) (*httpap
 	return httpapi.JSON(http.StatusOK, v), nil
 }
 
-// AcceptInvitation answers POST /invitations/accept (R12): the caller's new membership.
+// AcceptInvitation answers POST /invitations/accept (R12): the caller's new membership. The
+// caller must have a verified email (auth.Caller.Email), which the membership records and guards
+// (R4): 403 email_not_verified otherwise.
 func (a *API) AcceptInvitation(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	token, err := readToken(r)
 	if err != nil {
 		return nil, err
+	}
+	if r.Caller.Email == "" {
+		return nil, apperr.New(http.StatusForbidden, apperr.CodeEmailNotVerified,
+			"accepting an invitation needs a login with a verified email address: verify it with the sign-in provider, then accept again")
 	}
 	signer, err := a.tokenSigner()
 	if err != nil {
