@@ -20,7 +20,7 @@ TESTFLAGS ?=
 # Packages vetted and tested.
 PKGS      ?= ./...
 
-.PHONY: help dev token dynamodb test vet fmt docs rollcall-local
+.PHONY: help dev token dynamodb test vet fmt docs rollcall-local web
 
 help:
 	@echo 'make dev                 run the local stack: DynamoDB Local :8000, table rollcall-local, API http://127.0.0.1:3000'
@@ -31,12 +31,24 @@ help:
 	@echo '                         (or the one at $$ROLLCALL_TEST_DYNAMODB); TESTFLAGS=... for go test'
 	@echo 'make vet / make fmt      go vet / gofmt'
 	@echo 'make docs                regenerate docs/openapi.json and docs/api.md from the route table'
+	@echo 'make web                 build the console (web/dist): API types from docs/openapi.json, type check, Vite build'
 	@echo 'make build / synth / deploy / diff   CDK targets (infra/cdk.mk), e.g. make synth STAGE=dev'
 	@echo 'make invoke FN=get-catalog EVENT=events/http/get-catalog.json   run a real bootstrap under a Runtime API emulator'
 
 # The npm tools, installed exactly as locked.
 $(NODE_DIR)/node_modules:
 	cd $(NODE_DIR) && $(NPM) ci --no-audit --no-fund
+
+# The console (web/): npm packages installed exactly as locked; `make web` regenerates the API's
+# TypeScript types from docs/openapi.json, type-checks and builds web/dist, which the local stack
+# serves at its root.
+WEB_DIR := web
+$(WEB_DIR)/node_modules: $(WEB_DIR)/package-lock.json
+	cd $(WEB_DIR) && $(NPM) ci --no-audit --no-fund
+	@touch $@
+
+web: | $(WEB_DIR)/node_modules
+	cd $(WEB_DIR) && $(NPM) run --silent build
 
 # The local stack's command, built fresh (Go's cache makes it quick). A built binary rather than
 # `go run`, so that signals reach it and it stops DynamoDB Local.
@@ -45,7 +57,7 @@ rollcall-local:
 
 dev: | $(NODE_DIR)/node_modules
 # DEV_FLAGS: every port is a flag, e.g. DEV_FLAGS='-addr 127.0.0.1:3100 -dynamodb-port 3101 -ses-port 3105'.
-dev: rollcall-local
+dev: rollcall-local web
 	$(LOCAL_BIN) dev $(DEV_FLAGS)
 
 # Prints only the token, so that TOKEN=$$(make -s token SUB=alice) works.
@@ -62,7 +74,7 @@ dynamodb: rollcall-local
 # when free (else any free port), runs go test with ROLLCALL_TEST_DYNAMODB pointing at it, stops
 # it whatever happens, and exits with go test's status.
 test: | $(NODE_DIR)/node_modules
-test: vet rollcall-local
+test: vet rollcall-local web
 	@if [ -n "$$ROLLCALL_TEST_DYNAMODB" ]; then \
 		echo "make test: using DynamoDB Local at $$ROLLCALL_TEST_DYNAMODB"; \
 		$(GO) test $(TESTFLAGS) $(PKGS); \

@@ -388,7 +388,10 @@ func serveAPI(ctx context.Context, s *stack) (func(), error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w (is `make dev` already running?)", err)
 	}
-	srv := &http.Server{Handler: gw, ReadHeaderTimeout: 10 * time.Second}
+	// The console (web/dist, built by make web) is served on the same origin, with the local-only
+	// token endpoint of its "sign in as" form.
+	console := local.NewConsole(gw, filepath.Join(s.root, "web", "dist"), s.signer, s.log)
+	srv := &http.Server{Handler: console, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			s.report(fmt.Errorf("API gateway: %w", err))
@@ -396,6 +399,11 @@ func serveAPI(ctx context.Context, s *stack) (func(), error) {
 	}()
 	s.addr = ln.Addr().String() // the port, when the address asked for any
 	s.announce("API", "http://"+s.addr)
+	if console.Built() {
+		s.announce("console", "http://"+s.addr+"/ (sign in as any login with the form)")
+	} else {
+		s.announce("console", "not built: run make web")
+	}
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
