@@ -26,16 +26,23 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+
+	"rollcall/shared/email"
 )
 
 // StreamHandler is a Lambda handler of DynamoDB stream batches with partial batch responses,
 // such as the email function's (*email.Function).Handle.
 type StreamHandler func(context.Context, events.DynamoDBEvent) (events.DynamoDBEventResponse, error)
 
-// Defaults of PollerOptions; they mirror the deployed event source mapping (infra/stack).
+// Defaults of PollerOptions. The batch size, the retries and the filter are the deployed event
+// source mapping's, from the one definition infra/stack reads too (email.Source).
+var (
+	DefaultPollerBatchSize  = email.Source.BatchSize
+	DefaultPollerMaxRetries = email.Source.RetryAttempts
+)
+
+// More defaults of PollerOptions.
 const (
-	DefaultPollerBatchSize  = 10
-	DefaultPollerMaxRetries = 5
 	DefaultPollerTimeout    = 60 * time.Second
 	DefaultPollInterval     = 250 * time.Millisecond
 	DefaultPollerRetryDelay = 500 * time.Millisecond
@@ -44,18 +51,20 @@ const (
 
 // PollerOptions says which stream the poller reads and how it invokes the function.
 type PollerOptions struct {
-	Endpoint     string        // DynamoDB Local's URL (required)
-	Table        string        // the table whose stream is read (required)
-	FunctionName string        // the function's name in request contexts and dead letters; "" means send-emails
-	BatchSize    int           // most records per invocation; 0 means DefaultPollerBatchSize
-	MaxRetries   int           // retries of a failing batch before it is dead-lettered; 0 means DefaultPollerMaxRetries, <0 none
-	NoBisect     bool          // do not split a batch in two after a function error
-	Timeout      time.Duration // the function's timeout (the handler's context deadline); 0 means DefaultPollerTimeout
-	PollInterval time.Duration // pause between polls once the stream is drained; 0 means DefaultPollInterval
-	RetryDelay   time.Duration // first pause before a retry, doubling to 10 s; 0 means DefaultPollerRetryDelay, <0 none
-	Latest       bool          // start at the stream's end (LATEST) instead of its oldest record (TRIM_HORIZON)
-	DeadLetters  string        // dead-letter file (JSON lines); "" means <repository root>/.local/dead-letters.jsonl
-	Logger       *slog.Logger  // nil means slog.Default()
+	Endpoint     string         // DynamoDB Local's URL (required)
+	Table        string         // the table whose stream is read (required)
+	FunctionName string         // the function's name in request contexts and dead letters; "" means send-emails
+	BatchSize    int            // most records per invocation; 0 means DefaultPollerBatchSize
+	MaxRetries   int            // retries of a failing batch before it is dead-lettered; 0 means DefaultPollerMaxRetries, <0 none
+	NoBisect     bool           // do not split a batch in two after a function error
+	Filter       map[string]any // the event filter pattern records must match; nil means email.Source.Filter
+	NoFilter     bool           // hand every record to the function (tests of the poller itself)
+	Timeout      time.Duration  // the function's timeout (the handler's context deadline); 0 means DefaultPollerTimeout
+	PollInterval time.Duration  // pause between polls once the stream is drained; 0 means DefaultPollInterval
+	RetryDelay   time.Duration  // first pause before a retry, doubling to 10 s; 0 means DefaultPollerRetryDelay, <0 none
+	Latest       bool           // start at the stream's end (LATEST) instead of its oldest record (TRIM_HORIZON)
+	DeadLetters  string         // dead-letter file (JSON lines); "" means <repository root>/.local/dead-letters.jsonl
+	Logger       *slog.Logger   // nil means slog.Default()
 }
 
 // PollerStats counts what a poller has done.
@@ -66,11 +75,18 @@ type PollerStats struct {
 	FunctionErrors int64 // errors, panics, time-outs and invalid answers
 	Bisections     int64 // batches split in two after a function error
 	DeadLettered   int64 // records written to the dead-letter file
+	Filtered       int64 // records dropped by the filter (checkpointed without an invocation)
+	Repaired       int64 // attribute values of DynamoDB Local repaired before delivery (see fixImage)
 }
 
 // Poller feeds a table's stream in DynamoDB Local to a stream handler as Lambda's event source
 // mapping does for the deployed function:
 //
+//   - each record of a GetRecords answer is decoded on its own, DynamoDB Local's quirks are
+//     repaired (normalizeRecord), and the event source's filter (email.Source.Filter, the
+//     deployed mapping's) is applied: records that do not match are checkpointed without an
+//     invocation. A record the function's event type still cannot decode fails its invocations
+//     like any poison record, and ends in the dead-letter file; the records after it go on;
 //   - each shard is read in order (a child shard after its parent), in batches of at most
 //     BatchSize records, and the handler is invoked in-process through lambda.NewHandler with a
 //     Lambda context and the function's timeout as deadline, with the same JSON Lambda sends;
@@ -94,13 +110,19 @@ type Poller struct {
 	fnArn     string
 	log       *slog.Logger
 	shards    map[string]*shard
-	order     []string // shard ids in the order DescribeStream listed them
-	first     bool     // the first poll: Latest applies to the shards found now
-	stats     struct{ invocations, records, partial, errors, bisections, deadLettered atomic.Int64 }
-	dlqMu     sync.Mutex
+	order     []string          // shard ids in the order DescribeStream listed them
+	first     bool              // the first poll: Latest applies to the shards found now
+	source    email.EventSource // its Filter is the one applied
+	stats     struct {
+		invocations, records, partial, errors, bisections, deadLettered, filtered, repaired atomic.Int64
+	}
+	dlqMu sync.Mutex
 
 	cancel context.CancelFunc
 	done   chan struct{}
+
+	// corrupt, set by tests, rewrites a record's JSON before it is decoded (fault injection).
+	corrupt func(raw json.RawMessage) json.RawMessage
 }
 
 type shard struct {
@@ -152,6 +174,16 @@ func NewPoller(ctx context.Context, opts PollerOptions, h StreamHandler) (*Polle
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	source := email.EventSource{Filter: opts.Filter}
+	if source.Filter == nil {
+		source.Filter = email.Source.Filter
+	}
+	if opts.NoFilter {
+		source.Filter = map[string]any{}
+	}
+	if err := source.CheckFilter(); err != nil {
+		return nil, fmt.Errorf("local: poller: %w", err)
+	}
 	desc, err := DynamoDBClient(opts.Endpoint).DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(opts.Table)})
 	if err != nil {
 		return nil, fmt.Errorf("local: poller: describe table %s: %w", opts.Table, err)
@@ -162,6 +194,7 @@ func NewPoller(ctx context.Context, opts PollerOptions, h StreamHandler) (*Polle
 	}
 	return &Poller{
 		opts:      opts,
+		source:    source,
 		handler:   lambda.NewHandler(h),
 		streamArn: arn,
 		fnArn:     "arn:aws:lambda:" + Region + ":000000000000:function:" + opts.FunctionName,
@@ -190,8 +223,14 @@ func StartPoller(ctx context.Context, opts PollerOptions, h StreamHandler) (*Pol
 		defer close(p.done)
 		p.Run(ctx)
 	}()
-	p.log.Info("polling the table's stream", "table", opts.Table, "stream", p.streamArn,
-		"batchSize", opts.BatchSize, "maxRetries", opts.MaxRetries, "deadLetters", opts.DeadLetters)
+	o := p.opts // the settings in use, defaults applied
+	filter := "none"
+	if !o.NoFilter {
+		filter = p.source.FilterJSON()
+	}
+	p.log.Info("polling the table's stream", "table", o.Table, "stream", p.streamArn,
+		"batchSize", o.BatchSize, "maxRetries", o.MaxRetries, "bisect", !o.NoBisect, "timeout", o.Timeout.String(),
+		"retryDelay", o.RetryDelay.String(), "filter", filter, "deadLetters", o.DeadLetters)
 	return p, nil
 }
 
@@ -218,6 +257,8 @@ func (p *Poller) Stats() PollerStats {
 		FunctionErrors: p.stats.errors.Load(),
 		Bisections:     p.stats.bisections.Load(),
 		DeadLettered:   p.stats.deadLettered.Load(),
+		Filtered:       p.stats.filtered.Load(),
+		Repaired:       p.stats.repaired.Load(),
 	}
 }
 
@@ -319,28 +360,81 @@ func (p *Poller) drain(ctx context.Context, sh *shard) error {
 		case err != nil:
 			return fmt.Errorf("get records: %w", err)
 		}
-		var batch events.DynamoDBEvent
-		if err := json.Unmarshal(raw.body, &batch); err != nil || len(batch.Records) != len(out.Records) {
-			return fmt.Errorf("decode get records answer (%d records): %v", len(out.Records), err)
+		batch, last, err := p.decode(raw.body, out.Records)
+		if err != nil {
+			return err
 		}
-		for i := range batch.Records {
-			batch.Records[i].EventSourceArn = p.streamArn // the only field Lambda adds
-		}
-		if len(batch.Records) > 0 {
-			if err := p.deliver(ctx, sh, batch.Records, 0); err != nil {
+		if len(batch) > 0 {
+			if err := p.deliver(ctx, sh, batch, 0); err != nil {
 				sh.iterator = nil // read again after the checkpoint
 				return err
 			}
+		}
+		if last != "" {
+			sh.checkpoint = last // the records the filter dropped are done too
 		}
 		sh.iterator = out.NextShardIterator
 		if sh.iterator == nil {
 			sh.finished = true
 			return nil
 		}
-		if len(batch.Records) == 0 {
+		if len(out.Records) == 0 {
 			return nil // caught up with the open shard
 		}
 	}
+}
+
+// decode splits a GetRecords answer into its records, each decoded and repaired on its own
+// (normalizeRecord), and returns those that pass the filter, and the sequence number of the
+// answer's last record ("" for none). A record that cannot be read at all (no sequence number)
+// is dead-lettered at once: it cannot be checkpointed, retried or delivered. It returns an error
+// only when the answer itself is not the JSON the SDK decoded.
+func (p *Poller) decode(body []byte, sdkRecords []streamtypes.Record) ([]streamRecord, string, error) {
+	var page struct {
+		Records []json.RawMessage `json:"Records"`
+	}
+	if err := json.Unmarshal(body, &page); err != nil || len(page.Records) != len(sdkRecords) {
+		return nil, "", fmt.Errorf("get records answer: %d records in its JSON, %d decoded by the SDK (%v)",
+			len(page.Records), len(sdkRecords), err)
+	}
+	var keep []streamRecord
+	last := ""
+	for i, raw := range page.Records {
+		seq := ""
+		if sdkRecords[i].Dynamodb != nil {
+			seq = aws.ToString(sdkRecords[i].Dynamodb.SequenceNumber)
+		}
+		if p.corrupt != nil {
+			raw = p.corrupt(raw)
+		}
+		rec, fixed, err := normalizeRecord(raw, p.streamArn)
+		if err != nil {
+			p.log.Error("stream record cannot be read: dead-lettered", "sequenceNumber", seq, "error", err.Error())
+			p.deadLetterRaw(seq, raw, err)
+			if seq != "" {
+				last = seq
+			}
+			continue
+		}
+		last = rec.seq
+		p.stats.repaired.Add(int64(fixed))
+		ok, err := p.source.Matches(rec.body)
+		if err != nil {
+			return nil, "", err // CheckFilter has refused such patterns already
+		}
+		if !ok {
+			p.stats.filtered.Add(1)
+			p.stats.records.Add(1)
+			continue
+		}
+		if err := decodeCheck(rec.raw); err != nil {
+			p.log.Warn("stream record still cannot be decoded after repair: the function will fail on it",
+				"sequenceNumber", rec.seq, "sk", rec.sk, "error", err.Error())
+		}
+		rec.body = nil
+		keep = append(keep, rec)
+	}
+	return keep, last, nil
 }
 
 // position gets an iterator for sh: after its checkpoint, or at its start (or the stream's end).
@@ -364,7 +458,7 @@ func (p *Poller) position(ctx context.Context, sh *shard) error {
 
 // deliver invokes the handler with batch until every record of it is done or dead-lettered;
 // retries is how often the batch's head has failed already. It returns ctx's error only.
-func (p *Poller) deliver(ctx context.Context, sh *shard, batch []events.DynamoDBEventRecord, retries int) error {
+func (p *Poller) deliver(ctx context.Context, sh *shard, batch []streamRecord, retries int) error {
 	for len(batch) > 0 {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -385,7 +479,7 @@ func (p *Poller) deliver(ctx context.Context, sh *shard, batch []events.DynamoDB
 			}
 			retries++
 			p.log.Info("partial batch failure: retrying from the first failed record",
-				"shard", sh.id, "sequenceNumber", batch[0].Change.SequenceNumber, "records", len(batch), "retry", retries)
+				"shard", sh.id, "sequenceNumber", batch[0].seq, "records", len(batch), "retry", retries)
 		default:
 			p.stats.errors.Add(1)
 			retries++
@@ -418,8 +512,8 @@ func (p *Poller) deliver(ctx context.Context, sh *shard, batch []events.DynamoDB
 }
 
 // markDone checkpoints after records.
-func (p *Poller) markDone(sh *shard, records []events.DynamoDBEventRecord) {
-	sh.checkpoint = records[len(records)-1].Change.SequenceNumber
+func (p *Poller) markDone(sh *shard, records []streamRecord) {
+	sh.checkpoint = records[len(records)-1].seq
 	p.stats.records.Add(int64(len(records)))
 }
 
@@ -441,11 +535,16 @@ func (p *Poller) pause(ctx context.Context, retries int) bool {
 // the function's timeout. It returns the index of the lowest failed record reported (-1 for
 // none), or an error for a function error: an error or panic of the handler, a time-out, or an
 // answer Lambda would not accept.
-func (p *Poller) invoke(ctx context.Context, batch []events.DynamoDBEventRecord) (int, error) {
-	payload, err := json.Marshal(events.DynamoDBEvent{Records: batch})
-	if err != nil {
-		return 0, fmt.Errorf("encode event: %w", err)
+func (p *Poller) invoke(ctx context.Context, batch []streamRecord) (int, error) {
+	var payload bytes.Buffer // the event as Lambda sends it: {"Records":[…]}
+	payload.WriteString(`{"Records":[`)
+	for i, r := range batch {
+		if i > 0 {
+			payload.WriteByte(',')
+		}
+		payload.Write(r.raw)
 	}
+	payload.WriteString(`]}`)
 	p.stats.invocations.Add(1)
 	ictx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
 	defer cancel()
@@ -462,7 +561,7 @@ func (p *Poller) invoke(ctx context.Context, batch []events.DynamoDBEventRecord)
 				resCh <- result{err: fmt.Errorf("the function panicked: %v", r)}
 			}
 		}()
-		out, err := p.handler.Invoke(ictx, payload)
+		out, err := p.handler.Invoke(ictx, payload.Bytes())
 		resCh <- result{out, err}
 	}()
 	var res result
@@ -494,7 +593,7 @@ func (p *Poller) invoke(ctx context.Context, batch []events.DynamoDBEventRecord)
 	lowest := -1
 	for _, f := range resp.BatchItemFailures {
 		id := aws.ToString(f.ItemIdentifier)
-		i := slices.IndexFunc(batch, func(r events.DynamoDBEventRecord) bool { return r.Change.SequenceNumber == id })
+		i := slices.IndexFunc(batch, func(r streamRecord) bool { return r.seq == id })
 		if id == "" || i < 0 {
 			return 0, fmt.Errorf("invalid batch item failure %q: not a sequence number of the batch", id)
 		}
@@ -507,13 +606,39 @@ func (p *Poller) invoke(ctx context.Context, batch []events.DynamoDBEventRecord)
 
 // deadLetter appends batch to the dead-letter file, with the fields of Lambda's on-failure
 // record for stream sources (which names the records; here they are included too).
-func (p *Poller) deadLetter(sh *shard, batch []events.DynamoDBEventRecord, retries int, lastErr error) {
+func (p *Poller) deadLetter(sh *shard, batch []streamRecord, retries int, lastErr error) {
 	p.stats.deadLettered.Add(int64(len(batch)))
 	reason := "partial batch failure"
 	if lastErr != nil {
 		reason = lastErr.Error()
 	}
-	first, last := batch[0].Change, batch[len(batch)-1].Change
+	first, last := batch[0], batch[len(batch)-1]
+	raws := make([]json.RawMessage, len(batch))
+	for i, r := range batch {
+		raws[i] = r.raw
+	}
+	p.writeDeadLetter(sh.id, first.seq, last.seq, first.at, last.at, raws, retries, reason)
+	p.log.Error("retries exhausted: batch dead-lettered", "file", p.opts.DeadLetters, "shard", sh.id,
+		"startSequenceNumber", first.seq, "endSequenceNumber", last.seq, "records", len(batch),
+		"lastError", reason)
+}
+
+// deadLetterRaw dead-letters one record that cannot be read at all.
+func (p *Poller) deadLetterRaw(seq string, raw json.RawMessage, err error) {
+	p.stats.deadLettered.Add(1)
+	p.stats.records.Add(1)
+	p.writeDeadLetter("", seq, seq, time.Time{}, time.Time{}, []json.RawMessage{raw}, 0, err.Error())
+}
+
+// writeDeadLetter appends one entry to the dead-letter file.
+func (p *Poller) writeDeadLetter(shardID, firstSeq, lastSeq string, firstAt, lastAt time.Time, records []json.RawMessage,
+	retries int, reason string) {
+	stamp := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
 	entry := map[string]any{
 		"version":   "1.0",
 		"timestamp": time.Now().UTC().Format(time.RFC3339Nano),
@@ -524,16 +649,16 @@ func (p *Poller) deadLetter(sh *shard, batch []events.DynamoDBEventRecord, retri
 			"approximateInvokeCount": retries,
 		},
 		"DDBStreamBatchInfo": map[string]any{
-			"shardId":                         sh.id,
-			"startSequenceNumber":             first.SequenceNumber,
-			"endSequenceNumber":               last.SequenceNumber,
-			"approximateArrivalOfFirstRecord": first.ApproximateCreationDateTime.UTC().Format(time.RFC3339),
-			"approximateArrivalOfLastRecord":  last.ApproximateCreationDateTime.UTC().Format(time.RFC3339),
-			"batchSize":                       len(batch),
+			"shardId":                         shardID,
+			"startSequenceNumber":             firstSeq,
+			"endSequenceNumber":               lastSeq,
+			"approximateArrivalOfFirstRecord": stamp(firstAt),
+			"approximateArrivalOfLastRecord":  stamp(lastAt),
+			"batchSize":                       len(records),
 			"streamArn":                       p.streamArn,
 		},
 		"lastError": reason,
-		"records":   batch,
+		"records":   records,
 	}
 	line, err := json.Marshal(entry)
 	if err == nil {
@@ -542,9 +667,6 @@ func (p *Poller) deadLetter(sh *shard, batch []events.DynamoDBEventRecord, retri
 	if err != nil {
 		p.log.Error("cannot write the dead-letter file: the batch is dropped", "file", p.opts.DeadLetters, "error", err.Error())
 	}
-	p.log.Error("retries exhausted: batch dead-lettered", "file", p.opts.DeadLetters, "shard", sh.id,
-		"startSequenceNumber", first.SequenceNumber, "endSequenceNumber", last.SequenceNumber, "records", len(batch),
-		"lastError", reason)
 }
 
 func (p *Poller) appendDeadLetter(line []byte) error {
@@ -597,8 +719,22 @@ type DeadLetter struct {
 		BatchSize           int    `json:"batchSize"`
 		StreamArn           string `json:"streamArn"`
 	} `json:"DDBStreamBatchInfo"`
-	LastError string                       `json:"lastError"`
-	Records   []events.DynamoDBEventRecord `json:"records"`
+	LastError string            `json:"lastError"`
+	Records   []json.RawMessage `json:"records"` // as handed to the function (a record that cannot be decoded too)
+}
+
+// Decoded returns the entry's records decoded as the function receives them. It returns the
+// decoding error of the first record that cannot be decoded.
+func (d DeadLetter) Decoded() ([]events.DynamoDBEventRecord, error) {
+	out := make([]events.DynamoDBEventRecord, 0, len(d.Records))
+	for i, raw := range d.Records {
+		var r events.DynamoDBEventRecord
+		if err := json.Unmarshal(raw, &r); err != nil {
+			return out, fmt.Errorf("dead letter record %d: %w", i, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 func pollerRequestID() string {

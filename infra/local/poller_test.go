@@ -1,7 +1,9 @@
 package local
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"rollcall/shared/email"
 	"rollcall/shared/testenv"
 )
 
@@ -72,6 +75,9 @@ func pollerTable(t *testing.T, spy *streamSpy, opts PollerOptions) (*dynamodb.Cl
 	if opts.RetryDelay == 0 {
 		opts.RetryDelay = -1
 	}
+	if opts.Filter == nil {
+		opts.NoFilter = true // these tests write items of their own, not invitations
+	}
 	opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	p, err := NewPoller(context.Background(), opts, spy.handle)
 	if err != nil {
@@ -94,6 +100,20 @@ func putItems(t *testing.T, db *dynamodb.Client, tbl, prefix string, n int) []st
 		sks = append(sks, sk)
 	}
 	return sks
+}
+
+// decodedDeadLetters returns the records of the dead-letter entries dl, decoded.
+func decodedDeadLetters(t *testing.T, dl []DeadLetter) []events.DynamoDBEventRecord {
+	t.Helper()
+	var out []events.DynamoDBEventRecord
+	for _, d := range dl {
+		recs, err := d.Decoded()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, recs...)
+	}
+	return out
 }
 
 func poll(t *testing.T, p *Poller) {
@@ -222,7 +242,8 @@ func TestPollerBisectsAndDeadLettersAPoisonRecord(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(dl) != 1 || len(dl[0].Records) != 1 || dl[0].Records[0].Change.Keys["SK"].String() != "ITEM#006" ||
+			recs := decodedDeadLetters(t, dl)
+			if len(dl) != 1 || len(recs) != 1 || recs[0].Change.Keys["SK"].String() != "ITEM#006" ||
 				dl[0].BatchInfo.BatchSize != 1 || dl[0].BatchInfo.StreamArn != p.StreamArn() || !strings.Contains(dl[0].LastError, "poison") {
 				t.Fatalf("dead letters %+v", dl)
 			}
@@ -259,10 +280,11 @@ func TestPollerDeadLettersAfterBoundedRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	var dead []string
-	for _, r := range dl[0].Records {
+	recs := decodedDeadLetters(t, dl)
+	for _, r := range recs {
 		dead = append(dead, r.Change.Keys["SK"].String())
 	}
-	if len(dl) != 1 || !slices.Equal(dead, sks[2:5]) || dl[0].BatchInfo.StartSequenceNumber != dl[0].Records[0].Change.SequenceNumber {
+	if len(dl) != 1 || !slices.Equal(dead, sks[2:5]) || dl[0].BatchInfo.StartSequenceNumber != recs[0].Change.SequenceNumber {
 		t.Fatalf("dead letters %v (%+v)", dead, dl)
 	}
 	if st := p.Stats(); st.DeadLettered != 3 || st.PartialFailure != 4 || st.Records != 8 {
@@ -350,5 +372,142 @@ func TestNewPollerNeedsAStream(t *testing.T) {
 	}
 	if _, err := NewPoller(context.Background(), PollerOptions{Endpoint: testenv.Endpoint(), Table: "missing_table", DeadLetters: "x"}, spy.handle); err == nil {
 		t.Fatal("a poller of a missing table")
+	}
+}
+
+// TestPollerRepairsEmptiedMaps: DynamoDB Local writes an empty map attribute (put as {} or
+// emptied by removing its last key, at any depth) as {} without a type key. The poller repairs
+// it to {"M":{}}, so that the function decodes the record, and the records after it are
+// delivered too.
+func TestPollerRepairsEmptiedMaps(t *testing.T) {
+	spy := &streamSpy{}
+	var mu sync.Mutex
+	var images []map[string]events.DynamoDBAttributeValue
+	spy.behave = func(_ int, ev events.DynamoDBEvent) (events.DynamoDBEventResponse, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range ev.Records {
+			images = append(images, r.Change.NewImage)
+		}
+		return events.DynamoDBEventResponse{}, nil
+	}
+	db, tbl, p := pollerTable(t, spy, PollerOptions{BatchSize: 10})
+	ctx := context.Background()
+	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	key := map[string]types.AttributeValue{"PK": s("ACCOUNT#acc_poller"), "SK": s("CONTACT#con_1")}
+	_, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(tbl), Item: map[string]types.AttributeValue{
+		"PK": key["PK"], "SK": key["SK"],
+		"sites":  &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"site_1": s("x")}},
+		"nested": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"in": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"y": s("z")}}}},
+		"empty":  &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(tbl), Key: key,
+		UpdateExpression: aws.String("REMOVE sites.site_1, nested.#in.y"), ExpressionAttributeNames: map[string]string{"#in": "in"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := putItems(t, db, tbl, "ITEM#", 3)
+	poll(t, p)
+
+	if len(images) != 5 {
+		t.Fatalf("%d records delivered, want 5", len(images))
+	}
+	for _, name := range []string{"sites", "empty"} {
+		if v := images[1][name]; v.DataType() != events.DataTypeMap || len(v.Map()) != 0 {
+			t.Errorf("%s = %+v, want an empty map", name, v)
+		}
+	}
+	if in := images[1]["nested"].Map()["in"]; in.DataType() != events.DataTypeMap || len(in.Map()) != 0 {
+		t.Errorf("nested.in = %+v, want an empty map", in)
+	}
+	var got []string
+	for _, b := range spy.all() {
+		got = append(got, b...)
+	}
+	if !slices.Equal(got[2:], after) {
+		t.Errorf("records after the repaired ones: %v, want %v", got[2:], after)
+	}
+	if st := p.Stats(); st.Repaired != 5 || st.FunctionErrors != 0 || st.DeadLettered != 0 || st.Records != 5 {
+		t.Errorf("stats %+v: want 5 repairs (empty in each image, sites and nested.in in the new image of the update)", st)
+	}
+}
+
+// TestPollerAppliesTheEventSourceFilter: with the email function's filter (email.Source, the
+// deployed mapping's), only inserted and modified invitation records reach the function; the
+// others are checkpointed without an invocation.
+func TestPollerAppliesTheEventSourceFilter(t *testing.T) {
+	spy := &streamSpy{}
+	db, tbl, p := pollerTable(t, spy, PollerOptions{BatchSize: 10, Filter: email.Source.Filter})
+	ctx := context.Background()
+	putItems(t, db, tbl, "CONTACT#", 2)
+	invs := putItems(t, db, tbl, "INVITE#inv_", 2)
+	_, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(tbl), Key: map[string]types.AttributeValue{
+		"PK": &types.AttributeValueMemberS{Value: "ACCOUNT#acc_poller"}, "SK": &types.AttributeValueMemberS{Value: invs[0]}},
+		UpdateExpression: aws.String("SET sendCount = :n"), ExpressionAttributeValues: map[string]types.AttributeValue{":n": &types.AttributeValueMemberN{Value: "2"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(tbl), Key: map[string]types.AttributeValue{
+		"PK": &types.AttributeValueMemberS{Value: "ACCOUNT#acc_poller"}, "SK": &types.AttributeValueMemberS{Value: invs[1]}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	putItems(t, db, tbl, "ITEM#", 1)
+	poll(t, p)
+	var got []string
+	for _, b := range spy.all() {
+		got = append(got, b...)
+	}
+	if want := []string{invs[0], invs[1], invs[0]}; !slices.Equal(got, want) {
+		t.Fatalf("delivered %v, want %v (inserts and the modify of invitations only)", got, want)
+	}
+	if st := p.Stats(); st.Filtered != 4 || st.Records != 7 {
+		t.Fatalf("stats %+v: want 4 filtered of 7", st)
+	}
+	// A second poll finds nothing new: the filtered records were checkpointed.
+	poll(t, p)
+	if n := len(spy.all()); n != 1 {
+		t.Fatalf("%d invocations after a second poll, want 1", n)
+	}
+}
+
+// TestPollerDeadLettersAnUndecodableRecord: a record the function's event type cannot decode
+// (here made so on purpose) fails its invocations like any poison record: it is isolated,
+// retried MaxRetries times and dead-lettered as it came; the records after it are delivered.
+func TestPollerDeadLettersAnUndecodableRecord(t *testing.T) {
+	spy := &streamSpy{}
+	db, tbl, p := pollerTable(t, spy, PollerOptions{BatchSize: 10, MaxRetries: 3})
+	p.corrupt = func(raw json.RawMessage) json.RawMessage {
+		return bytes.Replace(raw, []byte(`{"S":"ITEM#002"}`), []byte(`{"S":"ITEM#002","N":"1"}`), 1)
+	}
+	sks := putItems(t, db, tbl, "ITEM#", 6)
+	poll(t, p)
+	delivered := map[string]int{}
+	for _, b := range spy.all() {
+		for _, sk := range b {
+			delivered[sk]++
+		}
+	}
+	for _, sk := range sks {
+		if want := map[bool]int{true: 0, false: 1}[sk == "ITEM#002"]; delivered[sk] != want {
+			t.Errorf("%s delivered %d times, want %d", sk, delivered[sk], want)
+		}
+	}
+	dl, err := ReadDeadLetters(p.DeadLetterFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dl) != 1 || len(dl[0].Records) != 1 || !bytes.Contains(dl[0].Records[0], []byte("ITEM#002")) {
+		t.Fatalf("dead letters %+v", dl)
+	}
+	if _, err := dl[0].Decoded(); err == nil {
+		t.Fatal("the dead-lettered record decodes: the fault was not injected")
+	}
+	st := p.Stats()
+	if st.DeadLettered != 1 || st.Records != 6 || st.FunctionErrors < 4 {
+		t.Fatalf("stats %+v: want 1 dead-lettered after 1 + 3 failed invocations", st)
 	}
 }

@@ -3,6 +3,7 @@ package stack
 import (
 	"time"
 
+	"rollcall/shared/email"
 	"rollcall/shared/routes"
 )
 
@@ -20,16 +21,14 @@ var EmailActions = []string{routes.GetItem, routes.PutItem, routes.UpdateItem}
 var EmailSESActions = []string{"ses:SendEmail"}
 
 // Stream event source settings of the email function (DESIGN §4: bisect, bounded retries,
-// partial batch failures, dead-letter queue).
-const (
-	EmailBatchSize     = 10
-	EmailRetryAttempts = 5
-	EmailMaxRecordAge  = time.Hour
+// partial batch failures, dead-letter queue, only invitation records): the one definition in
+// shared/email, which the local stream poller applies too.
+var (
+	EmailBatchSize     = email.Source.BatchSize
+	EmailRetryAttempts = email.Source.RetryAttempts
+	EmailMaxRecordAge  = email.Source.MaxRecordAge
+	EmailFilter        = email.Source.Filter
 )
-
-// EmailEventNames are the stream events that may invoke the email function: an invitation is
-// inserted, or modified (a resend bumps its send count; the function skips other changes).
-var EmailEventNames = []string{"INSERT", "MODIFY"}
 
 // Function sizing. API functions answer within API Gateway's 30 s integration limit; the
 // email function sends up to EmailBatchSize emails per invocation.

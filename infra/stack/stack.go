@@ -34,6 +34,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"rollcall/shared/config"
+	"rollcall/shared/email"
 	"rollcall/shared/routes"
 	"rollcall/shared/table"
 )
@@ -554,17 +555,12 @@ func (b *builder) emailFunction() {
 	fn.AddEventSource(awslambdaeventsources.NewDynamoEventSource(b.tbl, &awslambdaeventsources.DynamoEventSourceProps{
 		StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
 		BatchSize:               jsii.Number(EmailBatchSize),
-		BisectBatchOnError:      jsii.Bool(true),
+		BisectBatchOnError:      jsii.Bool(email.Source.Bisect),
 		RetryAttempts:           jsii.Number(EmailRetryAttempts),
 		MaxRecordAge:            awscdk.Duration_Seconds(jsii.Number(EmailMaxRecordAge.Seconds())),
 		ReportBatchItemFailures: jsii.Bool(true),
 		OnFailure:               awslambdaeventsources.NewSqsDlq(b.dlq),
-		Filters: &[]*map[string]any{awslambda.FilterCriteria_Filter(&map[string]any{
-			"eventName": awslambda.FilterRule_Or(*jsii.Strings(EmailEventNames...)...),
-			"dynamodb": map[string]any{"NewImage": map[string]any{
-				table.SK: map[string]any{"S": awslambda.FilterRule_BeginsWith(jsii.String(table.InvitationPrefix))},
-			}},
-		})},
+		Filters:                 &[]*map[string]any{awslambda.FilterCriteria_Filter(&EmailFilter)},
 	}))
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),

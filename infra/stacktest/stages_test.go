@@ -182,7 +182,7 @@ func TestEmailEventSource(t *testing.T) {
 	}
 	wantPattern := map[string]any{
 		"eventName": []any{"INSERT", "MODIFY"},
-		"dynamodb":  map[string]any{"NewImage": map[string]any{table.SK: map[string]any{"S": []any{map[string]any{"prefix": table.InvitationPrefix}}}}},
+		"dynamodb":  map[string]any{"Keys": map[string]any{table.SK: map[string]any{"S": []any{map[string]any{"prefix": table.InvitationPrefix}}}}},
 	}
 	if canon(pattern) != canon(wantPattern) {
 		t.Errorf("filter %s, want %s", canon(pattern), canon(wantPattern))

@@ -156,7 +156,13 @@ func (f *Function) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.
 			attrs = append(attrs, k, counts[k])
 		}
 	}
-	log.Info("stream batch processed", attrs...)
+	if counts[outIgnored] == len(ev.Records) {
+		// Nothing to send (other items, the function's own write-backs): not worth an INFO line
+		// per batch.
+		log.Debug("stream batch processed", attrs...)
+	} else {
+		log.Info("stream batch processed", attrs...)
+	}
 	return resp, nil
 }
 

@@ -136,3 +136,39 @@ func TestEmailsThroughTheLocalStack(t *testing.T) {
 		}
 	}
 }
+
+// TestEmptiedMapDoesNotStallTheEmails is the regression test of issue 9's stall: relating a
+// contact and removing its last relationship makes DynamoDB Local write the contact's emptied
+// "sites" map as {} in the stream, which aws-lambda-go cannot decode. The poller repairs the
+// record, filters it out as the deployed mapping would (it is not an invitation), and the emails
+// after it go out: the owner of an account created next gets the setup email, nothing is
+// dead-lettered and the function never fails.
+func TestEmptiedMapDoesNotStallTheEmails(t *testing.T) {
+	s := localtest.Start(t)
+	mail := s.StartMail(t)
+	op := s.OperatorToken(t, "ops-1")
+	a := ownedAccount(t, s, op, "Tyrell", "eldon")
+	site := mainSite(t, s, a.ownerToken, a.id)
+	c := must(t, s.Do(t, "POST", "/accounts/"+a.id+"/contacts", a.ownerToken, `{"email":"rachael@tyrell.example","firstName":"Rachael","lastName":"Tyrell"}`), 201, "contact")
+	rel := "/accounts/" + a.id + "/sites/" + site + "/contacts/" + c["id"].(string)
+	must(t, s.Do(t, "PUT", rel, a.ownerToken, `{"roles":["Technical"]}`), 201, "relate")
+	mail.Inbox(t, "rachael@tyrell.example", 1) // the welcome email
+	if r := s.Do(t, "DELETE", rel, a.ownerToken, nil); r.Status != 200 && r.Status != 204 {
+		t.Fatalf("unrelate: %d %s", r.Status, r.Body)
+	}
+	// The contact's emptied map is in the stream now; every email after it must still go out.
+	start := time.Now()
+	must(t, s.Do(t, "POST", "/accounts", op, `{"name":"Wallace","owner":{"firstName":"Niander","lastName":"Wallace","email":"niander@wallace.example"}}`), 201, "create account")
+	mail.Inbox(t, "niander@wallace.example", 1)
+	t.Logf("owner email %v after the account was created, behind the emptied map", time.Since(start).Round(time.Millisecond))
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("the owner email took %v", time.Since(start))
+	}
+	st := mail.Poller.Stats()
+	if st.Repaired == 0 {
+		t.Errorf("no attribute value was repaired: the {} record did not come (stats %+v)", st)
+	}
+	if st.DeadLettered != 0 || st.FunctionErrors != 0 || st.Filtered == 0 {
+		t.Errorf("poller stats %+v: want nothing dead-lettered, no function error, non-invitation records filtered", st)
+	}
+}
