@@ -26,8 +26,8 @@ func TestRenderEveryKind(t *testing.T) {
 	for _, tc := range []struct {
 		kind, subject, bodyLine string
 	}{
-		{domain.KindOwner, "Complete your login setup for Acme Corp", "An account has been opened for Acme Corp, and you are its owner."},
-		{domain.KindWelcome, "Complete your login setup for Acme Corp", "You are a contact of Acme Corp, and you now have access to its customer portal."},
+		{domain.KindOwner, "Complete your owner login setup for Acme Corp", "You are the owner of the new Acme Corp account."},
+		{domain.KindWelcome, "Complete your contact login setup for Acme Corp", "As a contact of Acme Corp, you now have access to its customer portal."},
 		{domain.KindUser, "ada@acme.example invited you to Acme Corp", "ada@acme.example invited you to join Acme Corp."},
 	} {
 		t.Run(tc.kind, func(t *testing.T) {
@@ -62,6 +62,37 @@ func TestRenderEveryKind(t *testing.T) {
 				t.Errorf("user email does not describe its permissions:\n%s", msg.Text)
 			}
 		})
+	}
+}
+
+// TestKindsAreDistinctInAnInbox: owner setup, user invitation and welcome each have their own
+// subject and their own first line (what an inbox shows as the preview), in both bodies.
+func TestKindsAreDistinctInAnInbox(t *testing.T) {
+	r := newTestRenderer(t)
+	firstText := func(s string) string { return strings.SplitN(strings.TrimSpace(s), "\n", 2)[0] }
+	firstHTML := func(s string) string {
+		i := strings.Index(s, "<p ")
+		j := strings.Index(s[i:], "</p>")
+		return s[i : i+j]
+	}
+	subjects, texts, htmls := map[string]string{}, map[string]string{}, map[string]string{}
+	for _, kind := range []string{domain.KindOwner, domain.KindWelcome, domain.KindUser} {
+		msg, err := r.Render(invitation("acc_1", "inv_2", kind, "grace@acme.example"), "t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for m, v := range map[*map[string]string]string{&subjects: msg.Subject, &texts: firstText(msg.Text), &htmls: firstHTML(msg.HTML)} {
+			if other, dup := (*m)[v]; dup {
+				t.Errorf("%s and %s share %q", other, kind, v)
+			}
+			(*m)[v] = kind
+		}
+		if strings.HasPrefix(firstText(msg.Text), "Hello") {
+			t.Errorf("%s starts with a greeting, not with what it is: %q", kind, firstText(msg.Text))
+		}
+		if !strings.Contains(firstText(msg.Text), "Acme Corp") {
+			t.Errorf("%s's first line does not name the account: %q", kind, firstText(msg.Text))
+		}
 	}
 }
 

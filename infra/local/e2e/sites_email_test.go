@@ -82,7 +82,7 @@ func TestEmailsThroughTheLocalStack(t *testing.T) {
 	acc := must(t, s.Do(t, "POST", "/accounts", op, `{"name":"Cyberdyne <Systems>","owner":{"firstName":"Miles","lastName":"Dyson","email":"miles@cyberdyne.example"}}`), 201, "create account")
 	id := acc["id"].(string)
 	ownerMail := mail.Inbox(t, "miles@cyberdyne.example", 1)
-	if ownerMail[0].Subject != "Complete your login setup for Cyberdyne <Systems>" || !strings.Contains(ownerMail[0].Body.HTML, "Cyberdyne &lt;Systems&gt;") {
+	if ownerMail[0].Subject != "Complete your owner login setup for Cyberdyne <Systems>" || !strings.Contains(ownerMail[0].Body.HTML, "Cyberdyne &lt;Systems&gt;") {
 		t.Fatalf("owner email: %q / %q", ownerMail[0].Subject, ownerMail[0].Body.HTML)
 	}
 	miles := s.Token(t, "miles", "miles@cyberdyne.example")
@@ -115,7 +115,7 @@ func TestEmailsThroughTheLocalStack(t *testing.T) {
 	c := must(t, s.Do(t, "POST", "/accounts/"+id+"/contacts", miles, `{"email":"john@connor.example","firstName":"John","lastName":"Connor"}`), 201, "contact")
 	must(t, s.Do(t, "PUT", "/accounts/"+id+"/sites/"+site+"/contacts/"+c["id"].(string), miles, `{"roles":["Secondary"]}`), 201, "relate")
 	welcome := mail.Inbox(t, "john@connor.example", 1)
-	if !strings.HasPrefix(welcome[0].Subject, "Complete your login setup") {
+	if welcome[0].Subject != "Complete your contact login setup for Cyberdyne <Systems>" {
 		t.Fatalf("welcome subject: %q", welcome[0].Subject)
 	}
 	must(t, s.Do(t, "POST", "/invitations/accept", s.Token(t, "john", "john@connor.example"), obj{"token": localtest.LinkToken(t, welcome[0])}), 201, "accept welcome")
