@@ -14,6 +14,7 @@ import (
 	"rollcall/shared/config"
 	"rollcall/shared/httpapi"
 	"rollcall/shared/invitetoken"
+	"rollcall/shared/reqlog"
 	"rollcall/shared/signingkey"
 	"rollcall/shared/store"
 )
@@ -26,10 +27,11 @@ type API struct {
 	signer *invitetoken.Signer // set for the operations that check invitation tokens (R15)
 }
 
-// New returns the API over db with configuration cfg, on the wall clock.
+// New returns the API over db with configuration cfg, on the wall clock. Every DynamoDB call is
+// counted in the request log (reqlog.CountingDB).
 func New(cfg config.Config, db store.DB) *API {
 	a := &API{cfg: cfg, clock: time.Now}
-	a.store = store.New(db, cfg.TableName, cfg.Catalog, a.now)
+	a.store = store.New(reqlog.CountingDB(db), cfg.TableName, cfg.Catalog, a.now)
 	return a
 }
 
@@ -94,7 +96,8 @@ func FromEnv(ctx context.Context, withKey bool) (*API, error) {
 // Config returns the configuration the API was built with.
 func (a *API) Config() config.Config { return a.cfg }
 
-// Handlers returns the handler of every function, by function name (the route table's Function).
+// Handlers returns the handler of every function, by function name (the route table's Function),
+// each writing one request log line with its metrics (reqlog.Wrap).
 func (a *API) Handlers() map[string]httpapi.Handler {
 	ops := map[string]httpapi.Operation{
 		"get-catalog":           a.GetCatalog,
@@ -134,7 +137,7 @@ func (a *API) Handlers() map[string]httpapi.Handler {
 	}
 	hs := make(map[string]httpapi.Handler, len(ops))
 	for name, op := range ops {
-		hs[name] = httpapi.Adapt(a.cfg.OperatorGroup, op)
+		hs[name] = reqlog.Wrap(name, a.cfg.Stage, nil, httpapi.Adapt(a.cfg.OperatorGroup, op))
 	}
 	return hs
 }

@@ -7,13 +7,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"rollcall/shared/reqlog"
 	"rollcall/shared/routes"
 )
 
-// Serve runs the API function name in Lambda: JSON logs, clients built once at cold start, then
+// Serve runs the API function name in Lambda: JSON logs at LOG_LEVEL (reqlog.Setup), clients built once at cold start, then
 // the handler for every invocation. A function's main calls only this.
 func Serve(name string) {
-	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", name))
+	reqlog.Setup(name)
 	route, ok := routes.ByFunction(name)
 	if !ok {
 		slog.Error("no route for function", "function", name)

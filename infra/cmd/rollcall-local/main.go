@@ -35,6 +35,7 @@ import (
 	"rollcall/shared/email"
 	"rollcall/shared/handlers"
 	"rollcall/shared/invitetoken"
+	"rollcall/shared/reqlog"
 	"rollcall/shared/signingkey"
 	"rollcall/shared/table"
 )
@@ -265,11 +266,19 @@ func runDev(ctx context.Context, args []string) error {
 	}
 }
 
+// localLogger is the local stack's logger: the functions' JSON lines (reqlog.Logger) on stderr at
+// LOG_LEVEL, so a request's log line reads as it does in Lambda.
+func localLogger(lookup func(string) (string, bool)) *slog.Logger {
+	v, _ := lookup(reqlog.EnvLogLevel)
+	level, _ := reqlog.ParseLevel(v)
+	return reqlog.Logger(os.Stderr, level)
+}
+
 // newStack prepares the stack: configuration from lookup (the environment) over localEnv, and
 // the token signing key in root/.local/.
 func newStack(root, addr string, dynPort, sesPort int, lookup func(string) (string, bool)) (*stack, error) {
 	s := &stack{root: root, addr: addr, dynPort: dynPort, sesPort: sesPort, fail: make(chan error, 1),
-		log: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+		log: localLogger(lookup)}
 	defaults := localEnv(s)
 	var err error
 	if s.cfg, err = config.FromLookup(func(k string) string {
