@@ -203,6 +203,13 @@ func ApplyAccountUpdate(a Account, in UpdateAccountInput, operator bool, cat cat
 	return ch, nil
 }
 
+// CheckAccountUpdate validates the values of in on their own (before the account is read), so that
+// a 400 can list them with the body's other problems; ApplyAccountUpdate checks them again.
+func CheckAccountUpdate(in UpdateAccountInput, cat catalog.Catalog) error {
+	_, err := ApplyAccountUpdate(Account{Type: AccountCustomer}, in, true, cat, time.Time{})
+	return err
+}
+
 // MainSiteName is the name of an account's main support site (R20).
 func MainSiteName(a Account) string {
 	if a.LegacyID != "" {

@@ -118,6 +118,13 @@ func ApplyContactUpdate(c Contact, in UpdateContactInput, cat catalog.Catalog, n
 	return ch, nil
 }
 
+// CheckContactUpdate validates the values of in on their own (before the contact is read), so that
+// a 400 can list them with the body's other problems; ApplyContactUpdate checks them again.
+func CheckContactUpdate(in UpdateContactInput, cat catalog.Catalog) error {
+	_, err := ApplyContactUpdate(Contact{}, in, cat, time.Time{})
+	return err
+}
+
 // RecipientDelta is how the per-type recipient counters change when a recipient's email types
 // go from old to new: -1 for each type dropped, +1 for each type added (R18).
 func RecipientDelta(old, new []string) map[string]int {

@@ -7,6 +7,7 @@ package domain
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"time"
 )
 
@@ -23,6 +24,9 @@ type Optional[T any] struct {
 	Null  bool
 	Value T
 }
+
+// OptionalValue is the type of the value (httpapi's decoder checks a body against it).
+func (Optional[T]) OptionalValue() reflect.Type { return reflect.TypeFor[T]() }
 
 // UnmarshalJSON records that the field was present, and whether it was null.
 func (o *Optional[T]) UnmarshalJSON(b []byte) error {

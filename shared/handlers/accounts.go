@@ -36,12 +36,12 @@ func (a *API) CreateAccount(ctx context.Context, r *httpapi.Request) (*httpapi.R
 		return nil, err
 	}
 	var in domain.CreateAccountInput
-	if err := r.Decode(&in); err != nil {
-		return nil, err
-	}
 	now := a.now()
-	acc, err := domain.NewAccount(ids.New(ids.Account), in, a.cfg.Catalog, now)
-	if err != nil {
+	var acc domain.Account
+	if err := decode(r, &in, func() (err error) {
+		acc, err = domain.NewAccount(ids.New(ids.Account), in, a.cfg.Catalog, now)
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	idem, err := idempotent(r, "")
@@ -92,7 +92,7 @@ func (a *API) UpdateAccount(ctx context.Context, r *httpapi.Request) (*httpapi.R
 		return nil, err
 	}
 	var in domain.UpdateAccountInput
-	if err := r.Decode(&in); err != nil {
+	if err := decode(r, &in, func() error { return domain.CheckAccountUpdate(in, a.cfg.Catalog) }); err != nil {
 		return nil, err
 	}
 	ifMatch, err := r.IfMatch()

@@ -47,11 +47,11 @@ func (a *API) CreateContact(ctx context.Context, r *httpapi.Request) (*httpapi.R
 		return nil, err
 	}
 	var in domain.CreateContactInput
-	if err := r.Decode(&in); err != nil {
-		return nil, err
-	}
-	c, err := domain.NewContact(ids.New(ids.Contact), acc, in, a.cfg.Catalog, a.now())
-	if err != nil {
+	var c domain.Contact
+	if err := decode(r, &in, func() (err error) {
+		c, err = domain.NewContact(ids.New(ids.Contact), acc, in, a.cfg.Catalog, a.now())
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	idem, err := idempotent(r, acc)
@@ -134,8 +134,10 @@ func (a *API) BatchCreateContacts(ctx context.Context, r *httpapi.Request) (*htt
 			var in domain.CreateContactInput
 			err := httpapi.DecodeStrict(row, &in)
 			var c domain.Contact
-			if err == nil {
-				c, err = domain.NewContact(ids.New(ids.Contact), acc, in, a.cfg.Catalog, a.now())
+			if httpapi.Partial(err) {
+				var verr error
+				c, verr = domain.NewContact(ids.New(ids.Contact), acc, in, a.cfg.Catalog, a.now())
+				err = httpapi.Join(err, verr)
 			}
 			if err != nil {
 				results[i] = rowError(err)
@@ -196,7 +198,7 @@ func (a *API) UpdateContact(ctx context.Context, r *httpapi.Request) (*httpapi.R
 	}
 	acc, id := path.Account, path.Contact
 	var in domain.UpdateContactInput
-	if err := r.Decode(&in); err != nil {
+	if err := decode(r, &in, func() error { return domain.CheckContactUpdate(in, a.cfg.Catalog) }); err != nil {
 		return nil, err
 	}
 	ifMatch, err := r.IfMatch()

@@ -18,11 +18,11 @@ func (a *API) CreateInvitation(ctx context.Context, r *httpapi.Request) (*httpap
 		return nil, err
 	}
 	var in domain.CreateInvitationInput
-	if err := r.Decode(&in); err != nil {
-		return nil, err
-	}
-	inv, err := domain.NewUserInvitation(ids.New(ids.Invitation), acc, in, a.cfg.Catalog, r.Caller.Actor(), invitetoken.NewNonce(), a.now())
-	if err != nil {
+	var inv domain.Invitation
+	if err := decode(r, &in, func() (err error) {
+		inv, err = domain.NewUserInvitation(ids.New(ids.Invitation), acc, in, a.cfg.Catalog, r.Caller.Actor(), invitetoken.NewNonce(), a.now())
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	idem, err := idempotent(r, acc)

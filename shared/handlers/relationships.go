@@ -40,11 +40,11 @@ func (a *API) PutRelationship(ctx context.Context, r *httpapi.Request) (*httpapi
 	}
 	acc, site, contact := path.Account, path.Site, path.Contact
 	var in domain.RelationshipInput
-	if err := r.Decode(&in); err != nil {
-		return nil, err
-	}
-	roles, err := domain.RelationshipRoles("roles", in.Roles, a.cfg.Catalog)
-	if err != nil {
+	var roles []string
+	if err := decode(r, &in, func() (err error) {
+		roles, err = domain.RelationshipRoles("roles", in.Roles, a.cfg.Catalog)
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	res, err := a.store.PutRelationship(ctx, r.Caller, acc, site, contact, roles, a.cfg.WelcomePermissions)

@@ -57,6 +57,17 @@ func readPath(r *httpapi.Request) (pathIDs, error) {
 // validUserID reports whether id can be a login's subject (what {userId} names).
 func validUserID(id string) bool { return id != "" && len(id) <= 255 }
 
+// decode reads r's body into dst strictly, then runs validate over what it could read, also when
+// the body had field problems (unknown or mistyped keys): the 400 lists the problems of both at
+// once (httpapi.Join). Problems of the body as a whole (not JSON, too large) are answered alone.
+func decode(r *httpapi.Request, dst any, validate func() error) error {
+	err := r.Decode(dst)
+	if !httpapi.Partial(err) {
+		return err
+	}
+	return httpapi.Join(err, validate())
+}
+
 // page reads ?limit= (1 to 100, default 50) and ?cursor=.
 func page(r *httpapi.Request) (limit int, cursor string, err error) {
 	limit = store.DefaultLimit

@@ -42,11 +42,11 @@ func (a *API) CreateSite(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 		return nil, err
 	}
 	var in domain.CreateSiteInput
-	if err := r.Decode(&in); err != nil {
-		return nil, err
-	}
-	st, err := domain.NewSite(ids.New(ids.Site), acc, in)
-	if err != nil {
+	var st domain.Site
+	if err := decode(r, &in, func() (err error) {
+		st, err = domain.NewSite(ids.New(ids.Site), acc, in)
+		return err
+	}); err != nil {
 		return nil, err
 	}
 	idem, err := idempotent(r, acc)

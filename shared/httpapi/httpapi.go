@@ -10,7 +10,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"reflect"
 	"strconv"
 	"strings"
 
@@ -62,57 +61,6 @@ func (r *Request) Decode(dst any) error {
 		return apperr.InvalidField("", "a JSON body is required")
 	}
 	return DecodeStrict(r.Body, dst)
-}
-
-// DecodeStrict decodes one JSON value from b into dst; unknown fields, wrong types and trailing
-// data are a 400 naming the field.
-func DecodeStrict(b []byte, dst any) error {
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
-		return decodeError(err)
-	}
-	if dec.More() {
-		return apperr.InvalidField("", "the body must hold one JSON value")
-	}
-	return nil
-}
-
-func decodeError(err error) error {
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
-	switch {
-	case errors.As(err, &typeErr):
-		field := typeErr.Field
-		if field == "" {
-			field = "(body)"
-		}
-		return apperr.InvalidField(field, "must be "+jsonKind(typeErr.Type.Kind()))
-	case errors.As(err, &syntaxErr):
-		return apperr.InvalidField("", "the body is not valid JSON at byte "+strconv.FormatInt(syntaxErr.Offset, 10))
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name, _ := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field "))
-		return apperr.InvalidField(name, "is not a known field")
-	}
-	return apperr.InvalidField("", "the body is not valid JSON")
-}
-
-// jsonKind says in words what JSON a Go kind takes.
-func jsonKind(k reflect.Kind) string {
-	switch k {
-	case reflect.String:
-		return "a string"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	case reflect.Struct, reflect.Map:
-		return "an object"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "a whole number"
-	}
-	return "a number"
 }
 
 // Response is an operation's answer before it is written.

@@ -546,6 +546,13 @@ func facts(fd *ast.FuncDecl) handlerFacts {
 					f.idem = true
 				case "readToken", "decodeBatch":
 					f.decodes = true
+				case "decode": // decode(r, &in, validate)
+					f.decodes = true
+					if u, ok := n.Args[1].(*ast.UnaryExpr); ok {
+						if id, ok := u.X.(*ast.Ident); ok {
+							f.bodyType = vars[id.Name]
+						}
+					}
 				}
 			}
 		}
