@@ -20,7 +20,7 @@ TESTFLAGS ?=
 # Packages vetted and tested.
 PKGS      ?= ./...
 
-.PHONY: help dev token dynamodb test vet fmt docs rollcall-local web
+.PHONY: help dev token dynamodb test vet fmt docs rollcall-local web screens
 
 help:
 	@echo 'make dev                 run the local stack: DynamoDB Local :8000, table rollcall-local, API http://127.0.0.1:3000'
@@ -32,6 +32,7 @@ help:
 	@echo 'make vet / make fmt      go vet / gofmt'
 	@echo 'make docs                regenerate docs/openapi.json and docs/api.md from the route table'
 	@echo 'make web                 build the console (web/dist): API types from docs/openapi.json, type check, Vite build'
+	@echo 'make screens             run the console browser walk, saving screenshots to docs/screens'
 	@echo 'make build / synth / deploy / diff   CDK targets (infra/cdk.mk), e.g. make synth STAGE=dev'
 	@echo 'make invoke FN=get-catalog EVENT=events/http/get-catalog.json   run a real bootstrap under a Runtime API emulator'
 
@@ -49,6 +50,12 @@ $(WEB_DIR)/node_modules: $(WEB_DIR)/package-lock.json
 
 web: | $(WEB_DIR)/node_modules
 	cd $(WEB_DIR) && $(NPM) run --silent build
+
+# The console's browser walk (package infra/local/browsertest, also part of make test), saving
+# a screenshot of every page, 1280 and 375 px wide, to docs/screens.
+screens: | $(NODE_DIR)/node_modules
+screens: web rollcall-local
+	$(LOCAL_BIN) dynamodb -port 0 -- env ROLLCALL_SCREENS=docs/screens $(GO) test -count=1 -run TestConsoleWalk ./infra/local/browsertest/
 
 # The local stack's command, built fresh (Go's cache makes it quick). A built binary rather than
 # `go run`, so that signals reach it and it stops DynamoDB Local.

@@ -81,7 +81,7 @@ func (c *Console) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == ConsoleConfigPath && isRead(r):
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
-		_, _ = io.WriteString(w, `{"signIn":"local","apiUrl":""}`)
+		_ = json.NewEncoder(w).Encode(map[string]string{"signIn": "local", "apiUrl": "", "operatorGroup": c.signer.OperatorGroup})
 		return
 	}
 	if isRead(r) {

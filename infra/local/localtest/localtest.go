@@ -42,6 +42,9 @@ type Stack struct {
 	Config config.Config    // the configuration the handlers run with
 	Signer *local.Signer    // mints the tokens the gateway accepts
 	Client *http.Client     // an HTTP client for URL
+	// Handler is the gateway serving URL, for tests that put something in front of it (the
+	// console's browser tests serve the console beside it, as make dev does).
+	Handler http.Handler
 	// InviteSigner derives invitation tokens (R15) with the key the handlers check them with,
 	// as the email function puts them in links.
 	InviteSigner *invitetoken.Signer
@@ -107,7 +110,7 @@ func StartWithEnv(t testing.TB, env map[string]string) *Stack {
 	}
 	srv := httptest.NewServer(gw)
 	t.Cleanup(srv.Close)
-	st.URL, st.Client = srv.URL, srv.Client()
+	st.URL, st.Client, st.Handler = srv.URL, srv.Client(), gw
 	return st
 }
 
