@@ -9,10 +9,13 @@
 // touching its send count. Throttling and transient SES faults are retried with back-off within
 // the invocation's time budget; a record that still fails is reported in the partial batch
 // response (and processing stops there, since Lambda resumes from the lowest reported sequence
-// number), so the event source retries it, bisects, and finally dead-letters it. A rejection of
-// the message itself (a bad address, a rejected message) marks the delivery failed and does not
-// hold up the records after it. The only duplicate left is a crash, or a lost answer, between
-// SES's acceptance and the send record.
+// number), so the event source retries it, bisects, and finally dead-letters it. SES errors are
+// classified (Classify): only an address SES will never take marks the delivery failed, without
+// holding up the records after it; configuration faults (unverified identity, sandbox, sending
+// paused…) are reported for the retry at once and alarmed on, never written as a failure. Each
+// batch writes an embedded-metric-format line (EmailsSent, EmailsRetried, EmailsRecorded, and
+// EmailsFailed by Class). The only duplicate left is a crash, or a lost answer, between SES's
+// acceptance and the send record.
 package email
 
 import (
@@ -30,6 +33,7 @@ import (
 
 	"rollcall/shared/domain"
 	"rollcall/shared/invitetoken"
+	"rollcall/shared/metrics"
 	"rollcall/shared/table"
 )
 
@@ -37,6 +41,7 @@ import (
 type Options struct {
 	DB            DB                  // the table's client
 	Table         string              // the table's name
+	Stage         string              // the stage's name: the Stage dimension of the function's metrics
 	SES           SES                 // the SES v2 client
 	Signer        *invitetoken.Signer // derives the accept tokens (R15)
 	PortalURL     string              // links are <PortalURL>/invitations/accept?token=…
@@ -56,6 +61,7 @@ type Function struct {
 	render   *Renderer
 	sending  Sending
 	retry    RetryPolicy
+	stage    string
 	log      *slog.Logger
 	now      func() time.Time
 	sleeping func(context.Context, time.Duration) bool
@@ -85,6 +91,7 @@ func New(o Options) (*Function, error) {
 		render:   r,
 		sending:  o.Sending,
 		retry:    o.Retry,
+		stage:    o.Stage,
 		log:      o.Logger,
 		now:      o.Now,
 		sleeping: sleep,
@@ -128,6 +135,7 @@ func (f *Function) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.
 	}
 	resp := events.DynamoDBEventResponse{BatchItemFailures: []events.DynamoDBBatchItemFailure{}}
 	counts := map[string]int{}
+	classes := map[string]int{} // failed records by class
 	start := time.Now()
 	for i, rec := range ev.Records {
 		s, ok := selectSend(rec)
@@ -137,13 +145,16 @@ func (f *Function) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.
 		}
 		rlog := log.With("accountId", s.accountID, "invitationId", s.invitationID, "sendCount", s.sendCount,
 			"sequenceNumber", rec.Change.SequenceNumber)
-		out := outFailed
+		out, class := outFailed, ClassTransient
 		if f.retry.fits(ctx, 0) {
-			out = f.process(ctx, rlog, rec, s)
+			out, class = f.process(ctx, rlog, rec, s)
 		} else {
 			rlog.Warn("time budget spent before the record: leaving it to the retry")
 		}
 		counts[out]++
+		if out == outFailed || out == outRejected {
+			classes[class]++
+		}
 		if out == outFailed {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.DynamoDBBatchItemFailure{ItemIdentifier: rec.Change.SequenceNumber})
 			counts["notReached"] = len(ev.Records) - i - 1
@@ -158,29 +169,63 @@ func (f *Function) Handle(ctx context.Context, ev events.DynamoDBEvent) (events.
 	}
 	if counts[outIgnored] == len(ev.Records) {
 		// Nothing to send (other items, the function's own write-backs): not worth an INFO line
-		// per batch.
+		// per batch, nor a metric.
 		log.Debug("stream batch processed", attrs...)
 	} else {
-		log.Info("stream batch processed", attrs...)
+		f.emitMetrics(ctx, log, counts, classes, attrs)
 	}
 	return resp, nil
 }
 
-// process handles one record that asks for an email and returns its outcome.
-func (f *Function) process(ctx context.Context, log *slog.Logger, rec events.DynamoDBEventRecord, s send) string {
+// Metric names of the email function (namespace metrics.Namespace, dimension Stage; EmailsFailed
+// also by Class, one of the Class constants).
+const (
+	MetricSent     = "EmailsSent"     // SES accepted the email and the send was recorded
+	MetricRetried  = "EmailsRetried"  // records reported for the event source to retry
+	MetricFailed   = "EmailsFailed"   // records whose send failed in this invocation, by Class
+	MetricRecorded = "EmailsRecorded" // redelivered records whose email had gone out already: not sent twice
+)
+
+// emitMetrics writes the batch summary with its metrics: one EMF line under Stage, and one per
+// failure class under Stage and Class.
+func (f *Function) emitMetrics(ctx context.Context, log *slog.Logger, counts, classes map[string]int, attrs []any) {
+	set := metrics.New(metrics.Dim("Stage", f.stage))
+	for name, n := range map[string]int{MetricSent: counts[outSent], MetricRetried: counts[outFailed], MetricRecorded: counts[outRecorded]} {
+		if n > 0 {
+			set.Count(name, n)
+		}
+	}
+	var extra []slog.Attr
+	for i := 0; i+1 < len(attrs); i += 2 {
+		extra = append(extra, slog.Any(attrs[i].(string), attrs[i+1]))
+	}
+	if set.Attrs() == nil {
+		log.Info("stream batch processed", attrs...)
+	} else {
+		set.Emit(ctx, log, "stream batch processed", extra...)
+	}
+	for class, n := range classes {
+		metrics.New(metrics.Dim("Stage", f.stage), metrics.Dim("Class", class)).Rollup("Stage").
+			Count(MetricFailed, n).Emit(ctx, log, "email failures by class")
+	}
+}
+
+// process handles one record that asks for an email and returns its outcome and, for a failure,
+// its class.
+func (f *Function) process(ctx context.Context, log *slog.Logger, rec events.DynamoDBEventRecord, s send) (string, string) {
 	inv, err := decodeInvitation(rec.Change.NewImage)
 	if err == nil {
 		err = emailable(inv, s)
 	}
 	if err != nil {
 		log.Error("invitation cannot be emailed", "error", err.Error())
-		return f.reject(ctx, log, s, ReasonInvalidInvitation)
+		return f.reject(ctx, log, s, ReasonInvalidInvitation), ClassInvalid
 	}
 	log = log.With("kind", inv.Kind)
 	st, err := f.ledger.state(ctx, s.accountID, s.invitationID, s.sendCount)
 	if err != nil {
 		log.Warn("cannot read the send state", "error", err.Error())
-		return outFailed
+		return outFailed, ClassTable
 	}
 	switch {
 	case st.recorded:
@@ -188,24 +233,24 @@ func (f *Function) process(ctx context.Context, log *slog.Logger, rec events.Dyn
 		if st.exists && st.sendCount == s.sendCount && (st.delivery == nil || st.delivery.MessageID != st.messageID) {
 			if err := f.writeDelivery(ctx, s, domain.Delivery{Status: "sent", MessageID: st.messageID, At: f.stamp()}); err != nil {
 				log.Warn("cannot write the delivery status", "error", err.Error())
-				return outFailed
+				return outFailed, ClassTable
 			}
 		}
 		log.Info("email already sent: skipping the redelivered record", "sesMessageId", st.messageID)
-		return outRecorded
+		return outRecorded, ""
 	case !st.exists:
 		log.Info("invitation no longer exists: not sending")
-		return outSkipped
+		return outSkipped, ""
 	case st.sendCount > s.sendCount:
 		log.Info("invitation was sent again since: the newer send carries the valid link", "currentSendCount", st.sendCount)
-		return outSkipped
+		return outSkipped, ""
 	case st.status != domain.StatusPending:
 		log.Info("invitation has ended: not sending", "status", st.status)
-		return outSkipped
+		return outSkipped, ""
 	}
 	if _, err := mail.ParseAddress(inv.Email); err != nil || strings.ContainsAny(inv.Email, "\r\n,;<>") {
 		log.Error("invitation email is not one address: not sending")
-		return f.reject(ctx, log, s, ReasonInvalidRecipient)
+		return f.reject(ctx, log, s, ReasonInvalidRecipient), ClassInvalid
 	}
 	if st.accountName != "" {
 		inv.AccountName = st.accountName
@@ -213,17 +258,22 @@ func (f *Function) process(ctx context.Context, log *slog.Logger, rec events.Dyn
 	msg, err := f.render.Render(inv, f.signer.Token(inv.AccountID, inv.ID, inv.Nonce))
 	if err != nil {
 		log.Error("cannot render the email", "error", err.Error())
-		return f.reject(ctx, log, s, ReasonInvalidInvitation)
+		return f.reject(ctx, log, s, ReasonInvalidInvitation), ClassInvalid
 	}
 
-	messageID, reason, attempts, err := f.send(ctx, log, msg, inv.Kind)
-	switch {
-	case reason != "":
-		log.Warn("SES rejected the email", "reason", reason, "attempts", attempts)
-		return f.reject(ctx, log, s, reason)
-	case err != nil:
-		log.Warn("email not sent: leaving the record to the retry", "error", errorCode(err), "attempts", attempts)
-		return outFailed
+	messageID, fault, attempts := f.send(ctx, log, msg, inv.Kind)
+	if fault != nil {
+		attrs := []any{"class", fault.Class, "sesErrorCode", fault.Code, "attempts", attempts}
+		switch fault.Class {
+		case ClassAddress:
+			log.Warn("SES refused the address for good: delivery failed", append(attrs, "reason", fault.Reason)...)
+			return f.reject(ctx, log, s, fault.Reason), fault.Class
+		case ClassConfiguration:
+			log.Error("SES refused the email because of the account's or the stack's configuration: leaving the record to the retry (then the dead-letter queue)", attrs...)
+		default:
+			log.Warn("email not sent: leaving the record to the retry", attrs...)
+		}
+		return outFailed, fault.Class
 	}
 	log = log.With("sesMessageId", messageID, "attempts", attempts)
 	// SES has accepted the email: from here on a failure would send it twice, so the writes are
@@ -234,14 +284,14 @@ func (f *Function) process(ctx context.Context, log *slog.Logger, rec events.Dyn
 		MessageID: messageID, SentAt: sentAt}
 	if err := f.retryWrite(ctx, func(ctx context.Context) error { return f.ledger.recordSend(ctx, rec2) }); err != nil {
 		log.Error("email sent but its send record not written: a retry will send it again", "error", err.Error())
-		return outFailed
+		return outFailed, ClassTable
 	}
 	if err := f.writeDelivery(ctx, s, domain.Delivery{Status: "sent", MessageID: messageID, At: sentAt}); err != nil {
 		log.Warn("email sent and recorded, delivery status not written: the retry writes it", "error", err.Error())
-		return outFailed
+		return outFailed, ClassTable
 	}
 	log.Info("email sent")
-	return outSent
+	return outSent, ""
 }
 
 // emailable checks what the email needs from the stream image.
@@ -276,31 +326,31 @@ func (f *Function) writeDelivery(ctx context.Context, s send, d domain.Delivery)
 	})
 }
 
-// send sends msg through SES, retrying with back-off what may pass. It returns the SES message
-// id; or the delivery reason when SES rejected the message for good; or the last error when the
-// attempts or the time budget ran out. attempts is how many calls were made.
-func (f *Function) send(ctx context.Context, log *slog.Logger, msg Message, kind string) (messageID, reason string, attempts int, err error) {
+// send sends msg through SES, retrying with back-off the faults that may pass within the
+// invocation (throttled, transient). It returns the SES message id, or the classified fault of
+// the last attempt (see Classify) when SES refused the email for good, for a reason only an
+// operator can fix, or the attempts or the time budget ran out. attempts is how many calls were
+// made.
+func (f *Function) send(ctx context.Context, log *slog.Logger, msg Message, kind string) (messageID string, fault *Fault, attempts int) {
 	in := f.sending.input(msg, kind)
 	for attempts = 1; ; attempts++ {
 		actx, cancel := context.WithTimeout(ctx, f.retry.AttemptTimeout)
 		out, err := f.ses.SendEmail(actx, in)
 		cancel()
 		if err == nil {
-			return aws.ToString(out.MessageId), "", attempts, nil
+			return aws.ToString(out.MessageId), nil, attempts
 		}
-		if reason := permanentReason(err); reason != "" {
-			return "", reason, attempts, nil
-		}
-		if attempts >= f.retry.SendAttempts || ctx.Err() != nil {
-			return "", "", attempts, err
+		fault := Classify(err)
+		if !fault.retryable() || attempts >= f.retry.SendAttempts || ctx.Err() != nil {
+			return "", fault, attempts
 		}
 		d := f.retry.delay(attempts)
 		if !f.retry.fits(ctx, d) {
-			return "", "", attempts, fmt.Errorf("time budget spent: %w", err)
+			return "", fault, attempts
 		}
-		log.Debug("SES send failed: retrying", "error", errorCode(err), "attempt", attempts, "backoffMs", d.Milliseconds())
+		log.Debug("SES send failed: retrying", "class", fault.Class, "sesErrorCode", fault.Code, "attempt", attempts, "backoffMs", d.Milliseconds())
 		if !f.sleeping(ctx, d) {
-			return "", "", attempts, err
+			return "", fault, attempts
 		}
 	}
 }

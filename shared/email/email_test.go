@@ -3,6 +3,9 @@ package email
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +14,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/smithy-go"
 
 	"rollcall/shared/domain"
 	"rollcall/shared/table"
@@ -25,6 +30,34 @@ func handle(t *testing.T, f *Function, recs []events.DynamoDBEventRecord) events
 		t.Fatalf("Handle returned an error: %v", err)
 	}
 	return resp
+}
+
+// emfLines sums the metrics of the EMF lines in logs: "Name" for lines without a Class
+// dimension, "Name/class" for those with one.
+func emfLines(t *testing.T, logs *bytes.Buffer) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var doc map[string]any
+		if err := json.Unmarshal([]byte(line), &doc); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		meta, ok := doc["_aws"].(map[string]any)
+		if !ok {
+			continue
+		}
+		for _, d := range meta["CloudWatchMetrics"].([]any) {
+			for _, m := range d.(map[string]any)["Metrics"].([]any) {
+				name := m.(map[string]any)["Name"].(string)
+				key := name
+				if c, ok := doc["Class"].(string); ok {
+					key += "/" + c
+				}
+				out[key] += doc[name].(float64)
+			}
+		}
+	}
+	return out
 }
 
 func failures(resp events.DynamoDBEventResponse) []string {
@@ -141,23 +174,21 @@ func TestRedeliveryFinishesDeliveryWriteBack(t *testing.T) {
 	}
 }
 
-// TestPermanentRejectionDoesNotBlock: a bad address and a rejected message mark their
-// invitations failed; the records after them are sent in the same invocation.
+// TestPermanentRejectionDoesNotBlock: an address SES refuses as malformed and an invitation
+// email that is not one address mark their invitations failed; the records after them are sent
+// in the same invocation.
 func TestPermanentRejectionDoesNotBlock(t *testing.T) {
 	db, tbl := testenv.DB(t)
 	ses := &fakeSES{fail: func(_ int, in *sesv2.SendEmailInput) error {
-		switch in.Destination.ToAddresses[0] {
-		case "bounce@acme.example":
+		if in.Destination.ToAddresses[0] == "bounce@acme.example" {
 			return errBadAddr
-		case "rejected@acme.example":
-			return errRejected
 		}
 		return nil
 	}}
-	f := newTestFunction(t, db, tbl, ses, nil)
+	var logs bytes.Buffer
+	f := newTestFunction(t, db, tbl, ses, &logs)
 	stream := newStreamReader(t, db, tbl)
 	putInvitation(t, db, tbl, invitation("acc_1", "inv_a", domain.KindUser, "bounce@acme.example"))
-	putInvitation(t, db, tbl, invitation("acc_1", "inv_b", domain.KindUser, "rejected@acme.example"))
 	putInvitation(t, db, tbl, invitation("acc_1", "inv_c", domain.KindUser, "grace@acme.example"))
 	putInvitation(t, db, tbl, invitation("acc_1", "inv_d", domain.KindUser, "not an address"))
 	putInvitation(t, db, tbl, invitation("acc_1", "inv_e", domain.KindUser, "linus@acme.example"))
@@ -165,7 +196,7 @@ func TestPermanentRejectionDoesNotBlock(t *testing.T) {
 	if resp := handle(t, f, stream.next(t)); len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("failures %v", failures(resp))
 	}
-	for id, want := range map[string]string{"inv_a": ReasonInvalidRequest, "inv_b": ReasonMessageRejected, "inv_d": ReasonInvalidRecipient} {
+	for id, want := range map[string]string{"inv_a": ReasonInvalidAddress, "inv_d": ReasonInvalidRecipient} {
 		inv, _ := getInvitation(t, db, tbl, "acc_1", id)
 		if inv.Delivery == nil || inv.Delivery.Status != "failed" || inv.Delivery.Reason != want || inv.Delivery.MessageID != "" {
 			t.Errorf("%s delivery %+v, want failed %s", id, inv.Delivery, want)
@@ -182,9 +213,110 @@ func TestPermanentRejectionDoesNotBlock(t *testing.T) {
 			t.Errorf("%s delivery %+v, want sent", id, inv.Delivery)
 		}
 	}
-	// Each permanent rejection was tried once, not retried; the invalid address never reached SES.
-	if calls := ses.callCount(); calls != 4 {
-		t.Errorf("%d SES calls, want 4 (two rejections, two sends)", calls)
+	// The permanent rejection was tried once, not retried; the invalid address never reached SES.
+	if calls := ses.callCount(); calls != 3 {
+		t.Errorf("%d SES calls, want 3 (one rejection, two sends)", calls)
+	}
+	m := emfLines(t, &logs)
+	if m["EmailsSent"] != 2 || m["EmailsFailed/address"] != 1 || m["EmailsFailed/invalid"] != 1 || m["EmailsRetried"] != 0 {
+		t.Errorf("metrics %v", m)
+	}
+	if !strings.Contains(logs.String(), `"sesErrorCode":"BadRequestException"`) {
+		t.Errorf("no log line with the SES error code:\n%s", logs.String())
+	}
+}
+
+// TestConfigurationFaultsAreRetriedNotFailed: SES refusing an email because of the account's
+// setup (sandbox or unverified sender, sending paused, MAIL FROM domain not verified, suspended,
+// configuration set missing, access denied) never marks the invitation failed: the record is
+// reported for the event source's retries at once (no retry within the invocation, which cannot
+// help), counted as EmailsFailed{Class=configuration} and logged at ERROR with SES's error code;
+// once the setup is fixed the retry sends it.
+func TestConfigurationFaultsAreRetriedNotFailed(t *testing.T) {
+	faults := map[string]error{
+		"MessageRejected":                    errRejected,
+		"SendingPausedException":             errPaused,
+		"MailFromDomainNotVerifiedException": errMailFrom,
+		"AccountSuspendedException":          &sestypes.AccountSuspendedException{Message: aws.String("suspended")},
+		"NotFoundException":                  &sestypes.NotFoundException{Message: aws.String("Configuration set <x> does not exist.")},
+		"AccessDeniedException":              &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "not authorized", Fault: smithy.FaultClient},
+	}
+	for code, fault := range faults {
+		t.Run(code, func(t *testing.T) {
+			db, tbl := testenv.DB(t)
+			broken := true
+			ses := &fakeSES{fail: func(int, *sesv2.SendEmailInput) error {
+				if broken {
+					return fault
+				}
+				return nil
+			}}
+			var logs bytes.Buffer
+			f := newTestFunction(t, db, tbl, ses, &logs)
+			stream := newStreamReader(t, db, tbl)
+			putInvitation(t, db, tbl, invitation("acc_1", "inv_a", domain.KindUser, "grace@acme.example"))
+			putInvitation(t, db, tbl, invitation("acc_1", "inv_b", domain.KindUser, "linus@acme.example"))
+			batch := stream.next(t)
+			resp := handle(t, f, batch)
+			if got := failures(resp); len(got) != 1 || got[0] != batch[0].Change.SequenceNumber {
+				t.Fatalf("failures %v, want the first record", got)
+			}
+			if ses.callCount() != 1 {
+				t.Errorf("%d SES calls: a configuration fault is not retried within the invocation", ses.callCount())
+			}
+			if inv, _ := getInvitation(t, db, tbl, "acc_1", "inv_a"); inv.Delivery != nil {
+				t.Fatalf("delivery %+v written for a configuration fault", inv.Delivery)
+			}
+			m := emfLines(t, &logs)
+			if m["EmailsFailed/configuration"] != 1 || m["EmailsRetried"] != 1 || m["EmailsSent"] != 0 {
+				t.Errorf("metrics %v", m)
+			}
+			if !strings.Contains(logs.String(), `"level":"ERROR"`) || !strings.Contains(logs.String(), `"sesErrorCode":"`+code+`"`) {
+				t.Errorf("no ERROR line naming %s:\n%s", code, logs.String())
+			}
+			broken = false
+			if resp := handle(t, f, batch); len(resp.BatchItemFailures) != 0 {
+				t.Fatalf("after the fix: failures %v", failures(resp))
+			}
+			for _, id := range []string{"inv_a", "inv_b"} {
+				if inv, _ := getInvitation(t, db, tbl, "acc_1", id); inv.Delivery == nil || inv.Delivery.Status != "sent" {
+					t.Errorf("%s delivery %+v after the fix", id, inv.Delivery)
+				}
+			}
+		})
+	}
+}
+
+// TestClassify: every error SES v2's SendEmail declares, and the rest, fall in the intended class.
+func TestClassify(t *testing.T) {
+	for _, tc := range []struct {
+		err   error
+		class string
+	}{
+		{&sestypes.TooManyRequestsException{}, ClassThrottled},
+		{&sestypes.LimitExceededException{}, ClassThrottled},
+		{&sestypes.AccountSuspendedException{}, ClassConfiguration},
+		{&sestypes.SendingPausedException{}, ClassConfiguration},
+		{&sestypes.MailFromDomainNotVerifiedException{}, ClassConfiguration},
+		{&sestypes.NotFoundException{}, ClassConfiguration},
+		{errRejected, ClassConfiguration},
+		{&sestypes.MessageRejected{Message: aws.String("Message length is more than 10485760 bytes long.")}, ClassConfiguration},
+		{&sestypes.MessageRejected{Message: aws.String("Illegal address")}, ClassAddress},
+		{&sestypes.BadRequestException{Message: aws.String("Missing final '@domain'")}, ClassAddress},
+		{&sestypes.BadRequestException{Message: aws.String("1 validation error detected")}, ClassConfiguration},
+		{&sestypes.InternalServiceErrorException{}, ClassTransient},
+		{&smithy.GenericAPIError{Code: "ServiceUnavailable", Fault: smithy.FaultServer}, ClassTransient},
+		{&smithy.GenericAPIError{Code: "AccessDeniedException", Fault: smithy.FaultClient}, ClassConfiguration},
+		{fmt.Errorf("operation error SESv2: SendEmail: %w", context.DeadlineExceeded), ClassTransient},
+		{errors.New("dial tcp: connection refused"), ClassTransient},
+	} {
+		f := Classify(tc.err)
+		if f.Class != tc.class {
+			t.Errorf("%T %v: class %s, want %s", tc.err, tc.err, f.Class, tc.class)
+		}
+		if (f.Class == ClassAddress) != (f.Reason == ReasonInvalidAddress) {
+			t.Errorf("%v: reason %q", tc.err, f.Reason)
+		}
 	}
 }
 

@@ -56,6 +56,7 @@ func FromConfig(ctx context.Context, cfg config.Config, awsCfg aws.Config) (*Fun
 	return New(Options{
 		DB:        db,
 		Table:     cfg.TableName,
+		Stage:     cfg.Stage,
 		SES:       ses,
 		Signer:    signer,
 		PortalURL: cfg.PortalURL,

@@ -33,6 +33,8 @@ type faultSES struct {
 	mu            sync.Mutex
 	rng           *rand.Rand
 	transientRate float64
+	configRate    float64         // share of calls refused for the account's configuration (sandbox, paused, MAIL FROM)
+	configFaults  int             // calls refused so
 	lostRate      float64         // share of accepted sends whose answer is lost
 	crashAt       map[int]bool    // call number → crash after SES accepted (true) or before (false)
 	permanent     map[string]bool // addresses SES rejects for good
@@ -52,6 +54,7 @@ func (s *faultSES) SendEmail(ctx context.Context, in *sesv2.SendEmailInput, o ..
 	transient := s.rng.Float64() < s.transientRate
 	lose := s.rng.Float64() < s.lostRate
 	errKind := s.rng.IntN(3)
+	config := s.rng.Float64() < s.configRate
 	s.mu.Unlock()
 
 	if crashHere && !afterAccept {
@@ -62,6 +65,12 @@ func (s *faultSES) SendEmail(ctx context.Context, in *sesv2.SendEmailInput, o ..
 	}
 	if s.permanent[in.Destination.ToAddresses[0]] {
 		return s.fakeSES.SendEmail(ctx, in, o...) // the fake's fail hook rejects it
+	}
+	if config {
+		s.mu.Lock()
+		s.configFaults++
+		s.mu.Unlock()
+		return nil, []error{errRejected, errPaused, errMailFrom}[errKind]
 	}
 	if transient {
 		s.mu.Lock()
@@ -191,12 +200,14 @@ func invoke(t *testing.T, h lambda.Handler, batch []events.DynamoDBEventRecord, 
 type faultConfig struct {
 	runs          int
 	transientRate float64
+	configRate    float64
 	lostRate      float64
 	crashRuns     func(run int) bool // whether run has crashes
 }
 
 type faultTotals struct {
-	invitations, emails, calls, transient, crashes, crashesAfter, lost, duplicates, explained, partial, rejected int
+	invitations, emails, calls, transient, configFaults, crashes, crashesAfter, lost, duplicates, explained, partial, rejected int
+	lostEmails                                                                                                                 int
 }
 
 // runFaultInjection runs cfg.runs independent runs against DynamoDB Local: invitations created,
@@ -213,7 +224,7 @@ func runFaultInjection(t *testing.T, cfg faultConfig) faultTotals {
 		signer := testSigner(t)
 		tokenOf := func(in *sesv2.SendEmailInput) string { return linkToken(t, textOf(in)) }
 		ses := &faultSES{fakeSES: &fakeSES{fail: func(_ int, in *sesv2.SendEmailInput) error { return errBadAddr }},
-			rng: rng, transientRate: cfg.transientRate, lostRate: cfg.lostRate, crashAt: map[int]bool{},
+			rng: rng, transientRate: cfg.transientRate, configRate: cfg.configRate, lostRate: cfg.lostRate, crashAt: map[int]bool{},
 			permanent: map[string]bool{}, crashedAfter: map[string]int{}, lost: map[string]int{}, tokenOf: tokenOf}
 		ses.fakeSES.fail = func(_ int, in *sesv2.SendEmailInput) error {
 			if ses.permanent[in.Destination.ToAddresses[0]] {
@@ -279,7 +290,7 @@ func runFaultInjection(t *testing.T, cfg faultConfig) faultTotals {
 				t.Fatalf("run %d %s: the function changed the invitation: %+v", run, id, got)
 			}
 			if id == bad.ID && got.SendCount == 1 {
-				if got.Delivery == nil || got.Delivery.Status != "failed" || got.Delivery.Reason != ReasonInvalidRequest || len(byToken[tok]) != 0 {
+				if got.Delivery == nil || got.Delivery.Status != "failed" || got.Delivery.Reason != ReasonInvalidAddress || len(byToken[tok]) != 0 {
 					t.Errorf("run %d %s: rejected address: delivery %+v, %d emails", run, id, got.Delivery, len(byToken[tok]))
 				}
 				tot.rejected++
@@ -294,7 +305,8 @@ func runFaultInjection(t *testing.T, cfg faultConfig) faultTotals {
 			}
 			emails := byToken[tok]
 			if len(emails) == 0 {
-				t.Errorf("run %d %s (send %d): no email with the current link", run, id, got.SendCount)
+				t.Errorf("run %d %s (send %d): no email with the current link (delivery %+v)", run, id, got.SendCount, got.Delivery)
+				tot.lostEmails++
 				continue
 			}
 			if emails[0].To != got.Email {
@@ -335,6 +347,7 @@ func runFaultInjection(t *testing.T, cfg faultConfig) faultTotals {
 		tot.emails += len(ses.sent())
 		tot.calls += ses.callsSeen
 		tot.transient += ses.transient
+		tot.configFaults += ses.configFaults
 		tot.crashes += ses.crashes
 		tot.crashesAfter += crashesAfter
 		tot.lost += lost
@@ -350,11 +363,12 @@ func runFaultInjection(t *testing.T, cfg faultConfig) faultTotals {
 // current link, and the only duplicates are those of a crash between SES's acceptance and the
 // send record.
 func TestFaultInjection(t *testing.T) {
-	tot := runFaultInjection(t, faultConfig{runs: 8, transientRate: 0.30, crashRuns: func(run int) bool { return run%4 != 0 }})
-	t.Logf("TOTAL: %d invitations (%d rejected for good), %d emails, %d SES calls, %d transient failures (%.0f %%), %d crashes (%d after acceptance), %d partial-failure responses; duplicates: %d, of which %d after a crash between SES's acceptance and the send record, %d otherwise",
+	tot := runFaultInjection(t, faultConfig{runs: 8, transientRate: 0.30, configRate: 0.05, crashRuns: func(run int) bool { return run%4 != 0 }})
+	t.Logf("TOTAL: %d invitations (%d rejected for good), %d emails, %d SES calls, %d transient failures (%.0f %%), %d configuration faults (%.0f %%), %d crashes (%d after acceptance), %d partial-failure responses; duplicates: %d, of which %d after a crash between SES's acceptance and the send record, %d otherwise; lost: %d",
 		tot.invitations, tot.rejected, tot.emails, tot.calls, tot.transient, 100*float64(tot.transient)/float64(tot.calls),
-		tot.crashes, tot.crashesAfter, tot.partial, tot.duplicates, tot.explained, tot.duplicates-tot.explained)
-	if tot.crashes == 0 || tot.crashesAfter == 0 || tot.transient == 0 || tot.partial == 0 {
+		tot.configFaults, 100*float64(tot.configFaults)/float64(tot.calls),
+		tot.crashes, tot.crashesAfter, tot.partial, tot.duplicates, tot.explained, tot.duplicates-tot.explained, tot.lostEmails)
+	if tot.crashes == 0 || tot.crashesAfter == 0 || tot.transient == 0 || tot.partial == 0 || tot.configFaults == 0 {
 		t.Errorf("the faults did not all happen: %+v", tot)
 	}
 	if tot.duplicates != tot.explained {

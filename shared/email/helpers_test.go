@@ -284,7 +284,9 @@ var (
 	errThrottled = &sestypes.TooManyRequestsException{Message: aws.String("Maximum sending rate exceeded.")}
 	errInternal  = &sestypes.InternalServiceErrorException{Message: aws.String("internal failure")}
 	errBadAddr   = &sestypes.BadRequestException{Message: aws.String("Illegal address")}
-	errRejected  = &sestypes.MessageRejected{Message: aws.String("Email address is not verified.")}
+	errRejected  = &sestypes.MessageRejected{Message: aws.String("Email address is not verified. The following identities failed the check in region EU-WEST-1: grace@acme.example")}
+	errPaused    = &sestypes.SendingPausedException{Message: aws.String("Sending is paused for this account.")}
+	errMailFrom  = &sestypes.MailFromDomainNotVerifiedException{Message: aws.String("MAIL FROM domain is not verified.")}
 )
 
 // countingDB counts the table calls the function makes.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -53,27 +54,123 @@ func (s Sending) input(msg Message, kind string) *sesv2.SendEmailInput {
 // Reasons written into a failed delivery. They are stable codes, shown to the account's owner
 // through the invitation's delivery (never SES's own error text, which may quote the address).
 const (
-	ReasonMessageRejected   = "message_rejected"   // SES refused the message (MessageRejected)
-	ReasonInvalidRequest    = "invalid_request"    // SES refused the request, e.g. the address (BadRequestException)
+	ReasonInvalidAddress    = "invalid_address"    // SES will never take this address (it refused it as malformed)
 	ReasonInvalidRecipient  = "invalid_recipient"  // the invitation's email is not one address
 	ReasonInvalidInvitation = "invalid_invitation" // the stream image is not an invitation that can be emailed
 )
 
-// permanentReason returns the delivery reason when err is a rejection of this very message,
-// which no retry can change (a bad address, a rejected message), and "" when err may pass:
-// throttling, quotas, SES or network faults, and account-level conditions an operator fixes
-// (sending paused, identity not verified, configuration set missing) are all retried, and
-// end in the dead-letter queue rather than marking the invitation failed.
-func permanentReason(err error) string {
-	var rejected *sestypes.MessageRejected
-	var bad *sestypes.BadRequestException
+// Classes of send failures: the Class dimension of the EmailsFailed metric and the "class" of
+// the log line that reports each SES error with its code.
+const (
+	// ClassAddress: SES refused the recipient's address as one it will never take. The only
+	// permanent class: the delivery is marked failed and the record is done.
+	ClassAddress = "address"
+	// ClassConfiguration: the account or the stack is at fault (sender identity or MAIL FROM
+	// domain not verified, sandbox recipient, sending paused or suspended, configuration set
+	// missing, access denied, any other refusal of a request SES would take from a correct
+	// setup). Not retried within the invocation (it cannot pass until an operator acts); the
+	// record is reported for the event source's retries and ends in the dead-letter queue, from
+	// which `make redrive` sends it once fixed. Alarmed.
+	ClassConfiguration = "configuration"
+	// ClassThrottled: sending rate or quota exceeded. Retried with back-off within the
+	// invocation, then by the event source.
+	ClassThrottled = "throttled"
+	// ClassTransient: SES or network faults, time-outs. Retried as throttling is.
+	ClassTransient = "transient"
+	// ClassInvalid: the invitation itself cannot be emailed (see ReasonInvalidInvitation and
+	// ReasonInvalidRecipient); permanent, SES is not called.
+	ClassInvalid = "invalid"
+	// ClassTable: a DynamoDB read or write failed; retried by the event source.
+	ClassTable = "table"
+)
+
+// Fault is a classified SES error: its class, SES's error code (safe to log) and, for the
+// permanent class, the delivery reason.
+type Fault struct {
+	Class  string
+	Code   string
+	Reason string
+	Err    error
+}
+
+func (f *Fault) Error() string { return f.Class + ": " + f.Code }
+func (f *Fault) Unwrap() error { return f.Err }
+
+// retryable reports whether a retry within the invocation may pass.
+func (f *Fault) retryable() bool { return f.Class == ClassThrottled || f.Class == ClassTransient }
+
+// Classify sorts an error of SES v2's SendEmail into its class (see the Class constants), by the
+// SDK's typed errors:
+//
+//   - TooManyRequestsException, LimitExceededException (rate or daily quota): throttled;
+//   - AccountSuspendedException, SendingPausedException, MailFromDomainNotVerifiedException,
+//     NotFoundException (configuration set or identity missing): configuration;
+//   - MessageRejected and BadRequestException: address when SES says the address is illegal
+//     or malformed, else configuration — MessageRejected is what SES answers for an unverified
+//     sender identity and for a recipient outside the sandbox's verified addresses, which a
+//     fresh account hits for every email, so it is never taken as the address's fault unless
+//     SES says so;
+//   - other errors SES marks as its own (5xx), network errors and time-outs: transient;
+//   - any other client error (access denied, an unknown code): configuration.
+//
+// An address on the account's suppression list is not refused by SendEmail: SES accepts the
+// message and reports a permanent bounce (OnAccountSuppressionList) through the configuration
+// set's events, which functions/ses-events records.
+func Classify(err error) *Fault {
+	f := &Fault{Code: errorCode(err), Err: err}
+	var (
+		throttled *sestypes.TooManyRequestsException
+		limit     *sestypes.LimitExceededException
+		suspended *sestypes.AccountSuspendedException
+		paused    *sestypes.SendingPausedException
+		mailFrom  *sestypes.MailFromDomainNotVerifiedException
+		notFound  *sestypes.NotFoundException
+		rejected  *sestypes.MessageRejected
+		bad       *sestypes.BadRequestException
+		internal  *sestypes.InternalServiceErrorException
+		apiErr    smithy.APIError
+	)
 	switch {
+	case errors.As(err, &throttled), errors.As(err, &limit):
+		f.Class = ClassThrottled
+	case errors.As(err, &suspended), errors.As(err, &paused), errors.As(err, &mailFrom), errors.As(err, &notFound):
+		f.Class = ClassConfiguration
 	case errors.As(err, &rejected):
-		return ReasonMessageRejected
+		f.Class = addressOr(aws.ToString(rejected.Message))
 	case errors.As(err, &bad):
-		return ReasonInvalidRequest
+		f.Class = addressOr(aws.ToString(bad.Message))
+	case errors.As(err, &internal):
+		f.Class = ClassTransient
+	case errors.As(err, &apiErr):
+		if apiErr.ErrorFault() == smithy.FaultServer {
+			f.Class = ClassTransient
+		} else {
+			f.Class = ClassConfiguration
+		}
+	default:
+		f.Class = ClassTransient // network, time-outs, cancellations
 	}
-	return ""
+	if f.Class == ClassAddress {
+		f.Reason = ReasonInvalidAddress
+	}
+	return f
+}
+
+// addressOr returns ClassAddress when SES's message says the address itself is invalid
+// ("Illegal address", "Missing final '@domain'", "Domain contains illegal character", "Local
+// address contains control or whitespace"…), else ClassConfiguration. "Email address is not
+// verified" is configuration (sandbox or sender identity).
+func addressOr(msg string) string {
+	m := strings.ToLower(msg)
+	switch {
+	case strings.Contains(m, "not verified"):
+		return ClassConfiguration
+	case strings.Contains(m, "illegal address"), strings.Contains(m, "missing final '@domain'"),
+		strings.Contains(m, "domain contains illegal character"), strings.Contains(m, "local address contains"),
+		strings.Contains(m, "invalid address"), strings.Contains(m, "address is invalid"):
+		return ClassAddress
+	}
+	return ClassConfiguration
 }
 
 // errorCode is the AWS error code of err, or its Go type for other errors: safe to log, unlike
