@@ -76,9 +76,9 @@ type UpdateAccountInput struct {
 func NewAccount(id string, in CreateAccountInput, cat catalog.Catalog, now time.Time) (Account, error) {
 	var p Problems
 	a := Account{ID: id, OwnerEmailTypes: cat.EmailTypeNames(), CreatedAt: now, UpdatedAt: now, Version: 1}
-	a.Name = p.Text("name", in.Name, true, MaxNameLength)
+	a.Name = p.Str("name", in.Name, true, NameField)
 	a.Type = accountType(&p, in.Type)
-	a.LegacyID = p.Text("legacyId", in.LegacyID, false, MaxNameLength)
+	a.LegacyID = p.Str("legacyId", in.LegacyID, false, NameField)
 	a.Owner = applyOwner(&p, Owner{}, in.Owner, true)
 	return a, p.Err()
 }
@@ -104,7 +104,7 @@ func applyOwner(p *Problems, o Owner, in OwnerInput, create bool) Owner {
 		if !f.Set {
 			return cur
 		}
-		return p.Text("owner."+field, f.Value, true, MaxNameLength)
+		return p.Str("owner."+field, f.Value, true, NameField)
 	}
 	optional := func(field string, f Optional[string], cur string, check func(string, string) string) string {
 		if !f.Set {
@@ -115,7 +115,7 @@ func applyOwner(p *Problems, o Owner, in OwnerInput, create bool) Owner {
 		}
 		return check("owner."+field, f.Value)
 	}
-	text := func(field, v string) string { return p.Text(field, v, false, MaxTextLength) }
+	text := func(field, v string) string { return p.Str(field, v, false, TextField) }
 	o.FirstName = required("firstName", in.FirstName, o.FirstName)
 	o.LastName = required("lastName", in.LastName, o.LastName)
 	if create && !in.Email.Set || in.Email.Null {
@@ -150,7 +150,7 @@ func ApplyAccountUpdate(a Account, in UpdateAccountInput, operator bool, cat cat
 		if in.Name.Null {
 			p.Add("name", "is required")
 		} else {
-			a.Name = p.Text("name", in.Name.Value, true, MaxNameLength)
+			a.Name = p.Str("name", in.Name.Value, true, NameField)
 		}
 	}
 	if in.Type.Set {
@@ -165,7 +165,7 @@ func ApplyAccountUpdate(a Account, in UpdateAccountInput, operator bool, cat cat
 	if in.LegacyID.Set {
 		a.LegacyID = ""
 		if !in.LegacyID.Null {
-			a.LegacyID = p.Text("legacyId", in.LegacyID.Value, false, MaxNameLength)
+			a.LegacyID = p.Str("legacyId", in.LegacyID.Value, false, NameField)
 		}
 	}
 	if in.Owner.Null {

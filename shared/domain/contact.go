@@ -48,8 +48,8 @@ func NewContact(id, accountID string, in CreateContactInput, cat catalog.Catalog
 	var p Problems
 	c := Contact{ID: id, AccountID: accountID, CreatedAt: now, UpdatedAt: now, Version: 1}
 	c.Email = p.Email("email", in.Email)
-	c.FirstName = p.Text("firstName", in.FirstName, false, MaxNameLength)
-	c.LastName = p.Text("lastName", in.LastName, false, MaxNameLength)
+	c.FirstName = p.Str("firstName", in.FirstName, false, NameField)
+	c.LastName = p.Str("lastName", in.LastName, false, NameField)
 	c.Phone = p.Phone("phone", in.Phone)
 	c.EmailTypes = p.OneOf("emailTypes", in.EmailTypes, cat.HasEmailType, "email type")
 	if c.EmailTypes == nil {
@@ -87,8 +87,8 @@ func ApplyContactUpdate(c Contact, in UpdateContactInput, cat catalog.Catalog, n
 		}
 		return check(f.Value)
 	}
-	c.FirstName = opt(in.FirstName, c.FirstName, func(v string) string { return p.Text("firstName", v, false, MaxNameLength) })
-	c.LastName = opt(in.LastName, c.LastName, func(v string) string { return p.Text("lastName", v, false, MaxNameLength) })
+	c.FirstName = opt(in.FirstName, c.FirstName, func(v string) string { return p.Str("firstName", v, false, NameField) })
+	c.LastName = opt(in.LastName, c.LastName, func(v string) string { return p.Str("lastName", v, false, NameField) })
 	c.Phone = opt(in.Phone, c.Phone, func(v string) string { return p.Phone("phone", v) })
 	if in.EmailTypes.Set {
 		if in.EmailTypes.Null {

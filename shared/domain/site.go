@@ -19,8 +19,8 @@ type CreateSiteInput struct {
 func NewSite(id, accountID string, in CreateSiteInput) (Site, error) {
 	var p Problems
 	s := Site{ID: id, AccountID: accountID}
-	s.Name = p.Text("name", in.Name, true, MaxNameLength*2)
-	s.LegacyID = p.Text("legacyId", in.LegacyID, false, MaxNameLength)
+	s.Name = p.Str("name", in.Name, true, SiteNameField)
+	s.LegacyID = p.Str("legacyId", in.LegacyID, false, NameField)
 	return s, p.Err()
 }
 
