@@ -3,4 +3,4 @@ package main
 
 import "rollcall/shared/handlers"
 
-func main() { handlers.Serve("batch-create-contacts") }
+func main() { handlers.Serve(handlers.BatchCreateContacts) }

@@ -3,4 +3,4 @@ package main
 
 import "rollcall/shared/handlers"
 
-func main() { handlers.Serve("batch-put-relationships") }
+func main() { handlers.Serve(handlers.BatchPutRelationships) }

@@ -3,4 +3,4 @@ package main
 
 import "rollcall/shared/handlers"
 
-func main() { handlers.Serve("create-contact") }
+func main() { handlers.Serve(handlers.CreateContact) }

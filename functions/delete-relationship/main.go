@@ -3,4 +3,4 @@ package main
 
 import "rollcall/shared/handlers"
 
-func main() { handlers.Serve("delete-relationship") }
+func main() { handlers.Serve(handlers.DeleteRelationship) }

@@ -3,4 +3,4 @@ package main
 
 import "rollcall/shared/handlers"
 
-func main() { handlers.Serve("get-catalog") }
+func main() { handlers.Serve(handlers.GetCatalog) }

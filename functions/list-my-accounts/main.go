@@ -3,4 +3,4 @@ package main
 
 import "rollcall/shared/handlers"
 
-func main() { handlers.Serve("list-my-accounts") }
+func main() { handlers.Serve(handlers.ListMyAccounts) }

@@ -3,4 +3,4 @@ package main
 
 import "rollcall/shared/handlers"
 
-func main() { handlers.Serve("lookup-invitation") }
+func main() { handlers.Serve(handlers.LookupInvitation) }

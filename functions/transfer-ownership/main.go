@@ -3,4 +3,4 @@ package main
 
 import "rollcall/shared/handlers"
 
-func main() { handlers.Serve("transfer-ownership") }
+func main() { handlers.Serve(handlers.TransferOwnership) }

@@ -3,4 +3,4 @@ package main
 
 import "rollcall/shared/handlers"
 
-func main() { handlers.Serve("update-user") }
+func main() { handlers.Serve(handlers.UpdateUser) }

@@ -11,13 +11,13 @@ import (
 	"rollcall/shared/store"
 )
 
-// GetCatalog answers GET /catalog: the stage's roles, permissions and email types.
-func (a *API) GetCatalog(_ context.Context, _ *httpapi.Request) (*httpapi.Response, error) {
+// getCatalog answers GET /catalog: the stage's roles, permissions and email types.
+func (a *API) getCatalog(_ context.Context, _ *httpapi.Request) (*httpapi.Response, error) {
 	return httpapi.JSON(http.StatusOK, a.cfg.Catalog), nil
 }
 
-// ListMyAccounts answers GET /me/accounts (R6).
-func (a *API) ListMyAccounts(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+// listMyAccounts answers GET /me/accounts (R6).
+func (a *API) listMyAccounts(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	limit, cursor, err := page(r)
 	if err != nil {
 		return nil, err
@@ -29,9 +29,9 @@ func (a *API) ListMyAccounts(ctx context.Context, r *httpapi.Request) (*httpapi.
 	return httpapi.JSON(http.StatusOK, p), nil
 }
 
-// CreateAccount answers POST /accounts (operators; R1, R2, R20): the account, its main site and
+// createAccount answers POST /accounts (operators; R1, R2, R20): the account, its main site and
 // the owner invitation.
-func (a *API) CreateAccount(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+func (a *API) createAccount(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	if err := requireOperator(r); err != nil {
 		return nil, err
 	}
@@ -56,8 +56,8 @@ func (a *API) CreateAccount(ctx context.Context, r *httpapi.Request) (*httpapi.R
 	return httpapi.JSON(http.StatusCreated, acc).WithETag(acc.Version), nil
 }
 
-// ListAccounts answers GET /accounts (operators): accounts by name, ?prefix= filters by name.
-func (a *API) ListAccounts(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+// listAccounts answers GET /accounts (operators): accounts by name, ?prefix= filters by name.
+func (a *API) listAccounts(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	if err := requireOperator(r); err != nil {
 		return nil, err
 	}
@@ -72,8 +72,8 @@ func (a *API) ListAccounts(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 	return httpapi.JSON(http.StatusOK, p), nil
 }
 
-// GetAccount answers GET /accounts/{accountId} (members).
-func (a *API) GetAccount(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+// getAccount answers GET /accounts/{accountId} (members).
+func (a *API) getAccount(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	id, err := accountID(r)
 	if err != nil {
 		return nil, err
@@ -85,8 +85,8 @@ func (a *API) GetAccount(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 	return httpapi.JSON(http.StatusOK, acc).WithETag(acc.Version), nil
 }
 
-// UpdateAccount answers PATCH /accounts/{accountId} (owner; name, type, legacy id: operators).
-func (a *API) UpdateAccount(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+// updateAccount answers PATCH /accounts/{accountId} (owner; name, type, legacy id: operators).
+func (a *API) updateAccount(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	id, err := accountID(r)
 	if err != nil {
 		return nil, err

@@ -7,10 +7,10 @@ import (
 	"rollcall/shared/httpapi"
 )
 
-// GrantAdmin answers PUT /accounts/{accountId}/users/{userId}/admin (operators; R9): 200 with the
+// grantAdmin answers PUT /accounts/{accountId}/users/{userId}/admin (operators; R9): 200 with the
 // user, now an admin. 409 not_admin_eligible when the user's linked contact holds no
 // admin-eligible role on a site of the account.
-func (a *API) GrantAdmin(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+func (a *API) grantAdmin(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	path, err := readPath(r)
 	if err != nil {
 		return nil, err
@@ -23,9 +23,9 @@ func (a *API) GrantAdmin(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 	return httpapi.JSON(http.StatusOK, u), nil
 }
 
-// RevokeAdmin answers DELETE /accounts/{accountId}/users/{userId}/admin (operators; R9): 200 with
+// revokeAdmin answers DELETE /accounts/{accountId}/users/{userId}/admin (operators; R9): 200 with
 // the user, no longer an admin.
-func (a *API) RevokeAdmin(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+func (a *API) revokeAdmin(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	path, err := readPath(r)
 	if err != nil {
 		return nil, err

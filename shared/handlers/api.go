@@ -12,6 +12,7 @@ import (
 
 	"rollcall/shared/awsenv"
 	"rollcall/shared/config"
+	"rollcall/shared/contract"
 	"rollcall/shared/httpapi"
 	"rollcall/shared/invitetoken"
 	"rollcall/shared/reqlog"
@@ -96,58 +97,24 @@ func FromEnv(ctx context.Context, withKey bool) (*API, error) {
 // Config returns the configuration the API was built with.
 func (a *API) Config() config.Config { return a.cfg }
 
-// Handlers returns the handler of every function, by function name (the route table's Function),
-// each writing one request log line with its metrics (reqlog.Wrap).
+// Handlers returns the handler of every function, by function name (the route table's
+// Function): the local gateway and the tests serve them all.
 func (a *API) Handlers() map[string]httpapi.Handler {
-	ops := map[string]httpapi.Operation{
-		"get-catalog":           a.GetCatalog,
-		"list-my-accounts":      a.ListMyAccounts,
-		"list-accounts":         a.ListAccounts,
-		"create-account":        a.CreateAccount,
-		"get-account":           a.GetAccount,
-		"update-account":        a.UpdateAccount,
-		"list-audit":            a.ListAudit,
-		"list-contacts":         a.ListContacts,
-		"create-contact":        a.CreateContact,
-		"batch-create-contacts": a.BatchCreateContacts,
-		"get-contact":           a.GetContact,
-		"update-contact":        a.UpdateContact,
-		"delete-contact":        a.DeleteContact,
-		"list-sites":            a.ListSites,
-		"create-site":           a.CreateSite,
-		"transfer-ownership":    a.TransferOwnership,
-		"list-users":            a.ListUsers,
-		"get-user":              a.GetUser,
-		"update-user":           a.UpdateUser,
-		"remove-user":           a.RemoveUser,
-		"create-invitation":     a.CreateInvitation,
-		"list-invitations":      a.ListInvitations,
-		"resend-invitation":     a.ResendInvitation,
-		"revoke-invitation":     a.RevokeInvitation,
-		"lookup-invitation":     a.LookupInvitation,
-		"accept-invitation":     a.AcceptInvitation,
-
-		// Relationships and contact roles (R21, R22), admin privileges (R9).
-		"list-site-contacts":      a.ListSiteContacts,
-		"put-relationship":        a.PutRelationship,
-		"delete-relationship":     a.DeleteRelationship,
-		"batch-put-relationships": a.BatchPutRelationships,
-		"grant-admin":             a.GrantAdmin,
-		"revoke-admin":            a.RevokeAdmin,
-	}
-	hs := make(map[string]httpapi.Handler, len(ops))
-	for name, op := range ops {
-		hs[name] = reqlog.Wrap(name, a.cfg.Stage, nil, httpapi.Adapt(a.cfg.OperatorGroup, op))
+	hs := map[string]httpapi.Handler{}
+	for _, e := range Endpoints() {
+		hs[e.Function] = a.Handler(e)
 	}
 	return hs
 }
 
-// Handler returns the handler of function name; it panics when there is none, which a test of
-// the route table rules out.
-func (a *API) Handler(name string) httpapi.Handler {
-	h, ok := a.Handlers()[name]
+// Handler returns the Lambda handler of endpoint e, enforcing its declaration (shared/contract)
+// and writing one request log line with its metrics (reqlog.Wrap); it panics when e has no
+// declaration, which a test of the route table rules out.
+func (a *API) Handler(e Endpoint) httpapi.Handler {
+	d, ok := contract.ByFunction(e.Function)
 	if !ok {
-		panic("handlers: no operation for function " + name)
+		panic("handlers: no declaration or route for function " + e.Function)
 	}
-	return h
+	return reqlog.Wrap(e.Function, a.cfg.Stage, nil, httpapi.Adapt(a.cfg.OperatorGroup, d.Contract(),
+		func(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) { return e.run(a, ctx, r) }))
 }

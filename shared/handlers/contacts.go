@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"rollcall/shared/apperr"
+	"rollcall/shared/contract"
 	"rollcall/shared/domain"
 	"rollcall/shared/httpapi"
 	"rollcall/shared/ids"
@@ -14,13 +15,13 @@ import (
 )
 
 // MaxBatch is the most rows a batch takes (R19, R21).
-const MaxBatch = 100
+const MaxBatch = contract.MaxBatch
 
 // batchConcurrency is how many rows of a batch are written at once.
 const batchConcurrency = 4
 
-// ListContacts answers GET /accounts/{accountId}/contacts: ?emailType= and ?q= filter.
-func (a *API) ListContacts(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+// listContacts answers GET /accounts/{accountId}/contacts: ?emailType= and ?q= filter.
+func (a *API) listContacts(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	acc, err := accountID(r)
 	if err != nil {
 		return nil, err
@@ -40,8 +41,8 @@ func (a *API) ListContacts(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 	return httpapi.JSON(http.StatusOK, p), nil
 }
 
-// CreateContact answers POST /accounts/{accountId}/contacts (R16–R19).
-func (a *API) CreateContact(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+// createContact answers POST /accounts/{accountId}/contacts (R16–R19).
+func (a *API) createContact(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	acc, err := accountID(r)
 	if err != nil {
 		return nil, err
@@ -64,58 +65,25 @@ func (a *API) CreateContact(ctx context.Context, r *httpapi.Request) (*httpapi.R
 	return httpapi.JSON(http.StatusCreated, c).WithETag(c.Version), nil
 }
 
-// BatchResult is one row's outcome in a batch answer.
-type BatchResult struct {
-	Status int            `json:"status"`
-	Item   any            `json:"item,omitempty"`
-	Error  map[string]any `json:"error,omitempty"`
-}
-
-// batchBody is the body of a batch request; rows are decoded one by one so that each row's
-// errors are its own.
-type batchBody struct {
-	Items []jsonRow `json:"items"`
-}
-
-type jsonRow []byte
-
-func (j *jsonRow) UnmarshalJSON(b []byte) error {
-	*j = append((*j)[:0], b...)
-	return nil
-}
-
-// decodeBatch reads {items: [...]}: 400 when it is empty or holds more than MaxBatch rows.
-func decodeBatch(r *httpapi.Request) ([]jsonRow, error) {
-	var body batchBody
-	if err := r.Decode(&body); err != nil {
-		return nil, err
-	}
-	switch {
-	case body.Items == nil:
-		return nil, apperr.InvalidField("items", "is required")
-	case len(body.Items) == 0:
-		return nil, apperr.InvalidField("items", "must hold at least one row")
-	case len(body.Items) > MaxBatch:
-		return nil, apperr.InvalidField("items", "must hold at most 100 rows")
-	}
-	return body.Items, nil
-}
-
 // rowError is the result of a failed row.
-func rowError(err error) BatchResult {
+func rowError[T any](err error) contract.Result[T] {
 	p := httpapi.ProblemBody(err)
 	status, _ := p["status"].(float64)
-	return BatchResult{Status: int(status), Error: p}
+	return contract.Result[T]{Status: int(status), Error: p}
 }
 
-// BatchCreateContacts answers POST /accounts/{accountId}/contacts/batch ("Save & New", R19):
+// batchCreateContacts answers POST /accounts/{accountId}/contacts/batch ("Save & New", R19):
 // each row succeeds or fails on its own; the answer lists the outcomes in order.
-func (a *API) BatchCreateContacts(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+func (a *API) batchCreateContacts(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	acc, err := accountID(r)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := decodeBatch(r)
+	var in contract.Batch[domain.CreateContactInput]
+	if err := r.Decode(&in); err != nil {
+		return nil, err
+	}
+	rows, err := in.Rows()
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +95,7 @@ func (a *API) BatchCreateContacts(ctx context.Context, r *httpapi.Request) (*htt
 		if err := a.store.CheckContactWriter(ctx, r.Caller, acc); err != nil {
 			return 0, nil, err
 		}
-		results := make([]BatchResult, len(rows))
+		results := make([]contract.Result[domain.Contact], len(rows))
 		contacts := make([]*domain.Contact, len(rows))
 		firstByEmail := map[string]int{}
 		for i, row := range rows {
@@ -140,12 +108,12 @@ func (a *API) BatchCreateContacts(ctx context.Context, r *httpapi.Request) (*htt
 				err = httpapi.Join(err, verr)
 			}
 			if err != nil {
-				results[i] = rowError(err)
+				results[i] = rowError[domain.Contact](err)
 				continue
 			}
 			email := domain.NormaliseEmail(c.Email)
 			if j, dup := firstByEmail[email]; dup {
-				results[i] = rowError(apperr.Conflict(apperr.CodeContactEmailTaken, "row %d of this batch has the same email", j).
+				results[i] = rowError[domain.Contact](apperr.Conflict(apperr.CodeContactEmailTaken, "row %d of this batch has the same email", j).
 					With("contactId", contacts[j].ID))
 				continue
 			}
@@ -160,15 +128,15 @@ func (a *API) BatchCreateContacts(ctx context.Context, r *httpapi.Request) (*htt
 			}
 			g.Go(func() error {
 				if err := a.store.CreateContact(ctx, r.Caller, *c, nil, nil); err != nil {
-					results[i] = rowError(err) // a fault is this row's 500; the other rows go on (R19)
+					results[i] = rowError[domain.Contact](err) // a fault is this row's 500; the other rows go on (R19)
 					return nil
 				}
-				results[i] = BatchResult{Status: http.StatusCreated, Item: c}
+				results[i] = contract.Result[domain.Contact]{Status: http.StatusCreated, Item: c}
 				return nil
 			})
 		}
 		_ = g.Wait() // rows report their own errors
-		return http.StatusOK, map[string]any{"results": results}, nil
+		return http.StatusOK, contract.Results[domain.Contact]{Results: results}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -176,8 +144,8 @@ func (a *API) BatchCreateContacts(ctx context.Context, r *httpapi.Request) (*htt
 	return httpapi.JSON(status, body), nil
 }
 
-// GetContact answers GET /accounts/{accountId}/contacts/{contactId}.
-func (a *API) GetContact(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+// getContact answers GET /accounts/{accountId}/contacts/{contactId}.
+func (a *API) getContact(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	path, err := readPath(r)
 	if err != nil {
 		return nil, err
@@ -190,8 +158,8 @@ func (a *API) GetContact(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 	return httpapi.JSON(http.StatusOK, c).WithETag(c.Version), nil
 }
 
-// UpdateContact answers PATCH /accounts/{accountId}/contacts/{contactId} (If-Match honoured).
-func (a *API) UpdateContact(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+// updateContact answers PATCH /accounts/{accountId}/contacts/{contactId} (If-Match honoured).
+func (a *API) updateContact(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	path, err := readPath(r)
 	if err != nil {
 		return nil, err
@@ -212,8 +180,8 @@ func (a *API) UpdateContact(ctx context.Context, r *httpapi.Request) (*httpapi.R
 	return httpapi.JSON(http.StatusOK, c).WithETag(c.Version), nil
 }
 
-// DeleteContact answers DELETE /accounts/{accountId}/contacts/{contactId} (If-Match honoured).
-func (a *API) DeleteContact(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+// deleteContact answers DELETE /accounts/{accountId}/contacts/{contactId} (If-Match honoured).
+func (a *API) deleteContact(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	path, err := readPath(r)
 	if err != nil {
 		return nil, err

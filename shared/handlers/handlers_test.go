@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"rollcall/shared/config"
+	"rollcall/shared/contract"
 	"rollcall/shared/handlers"
 	"rollcall/shared/routes"
 	"rollcall/shared/store"
@@ -172,7 +173,11 @@ func (e *env) do(c call) answer {
 	}
 	req.QueryStringParameters = c.query
 	e.calls.take()
-	resp, err := e.api.Handler(c.function)(context.Background(), req)
+	h := e.api.Handlers()[c.function]
+	if h == nil {
+		e.t.Fatalf("no handler for function %q", c.function)
+	}
+	resp, err := h(context.Background(), req)
 	if err != nil {
 		e.t.Fatalf("%s: handler error %v", c.function, err)
 	}
@@ -415,5 +420,23 @@ func TestOperatorOnlyRoutesRefuseOthers(t *testing.T) {
 	}
 	if a := e.do(call{function: "get-account", sub: "op", operator: true, params: map[string]string{"accountId": "acc_nope"}}); a.status != 404 {
 		t.Errorf("malformed account id: %d", a.status)
+	}
+}
+
+// TestEveryEndpointDeclared checks that the endpoints are exactly the route table's functions,
+// each with its declaration.
+func TestEveryEndpointDeclared(t *testing.T) {
+	seen := map[string]bool{}
+	for _, e := range handlers.Endpoints() {
+		if seen[e.Function] {
+			t.Errorf("function %s has two endpoints", e.Function)
+		}
+		seen[e.Function] = true
+		if _, ok := contract.ByFunction(e.Function); !ok {
+			t.Errorf("endpoint %s has no route or declaration", e.Function)
+		}
+	}
+	if len(seen) != len(routes.All) {
+		t.Errorf("%d endpoints for %d routes", len(seen), len(routes.All))
 	}
 }

@@ -11,8 +11,8 @@ import (
 	"rollcall/shared/invitetoken"
 )
 
-// CreateInvitation answers POST /accounts/{accountId}/invitations (owner; R10, R11, R4).
-func (a *API) CreateInvitation(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+// createInvitation answers POST /accounts/{accountId}/invitations (owner; R10, R11, R4).
+func (a *API) createInvitation(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	acc, err := accountID(r)
 	if err != nil {
 		return nil, err
@@ -35,8 +35,8 @@ func (a *API) CreateInvitation(ctx context.Context, r *httpapi.Request) (*httpap
 	return httpapi.JSON(http.StatusCreated, inv), nil
 }
 
-// ListInvitations answers GET /accounts/{accountId}/invitations; ?status= filters.
-func (a *API) ListInvitations(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+// listInvitations answers GET /accounts/{accountId}/invitations; ?status= filters.
+func (a *API) listInvitations(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	acc, err := accountID(r)
 	if err != nil {
 		return nil, err
@@ -52,8 +52,8 @@ func (a *API) ListInvitations(ctx context.Context, r *httpapi.Request) (*httpapi
 	return httpapi.JSON(http.StatusOK, p), nil
 }
 
-// ResendInvitation answers POST /accounts/{accountId}/invitations/{invitationId}/resend (R14).
-func (a *API) ResendInvitation(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+// resendInvitation answers POST /accounts/{accountId}/invitations/{invitationId}/resend (R14).
+func (a *API) resendInvitation(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	path, err := readPath(r)
 	if err != nil {
 		return nil, err
@@ -70,8 +70,8 @@ func (a *API) ResendInvitation(ctx context.Context, r *httpapi.Request) (*httpap
 	return httpapi.JSON(http.StatusOK, inv), nil
 }
 
-// RevokeInvitation answers DELETE /accounts/{accountId}/invitations/{invitationId} (R14).
-func (a *API) RevokeInvitation(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+// revokeInvitation answers DELETE /accounts/{accountId}/invitations/{invitationId} (R14).
+func (a *API) revokeInvitation(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	path, err := readPath(r)
 	if err != nil {
 		return nil, err
@@ -96,8 +96,8 @@ func readToken(r *httpapi.Request) (string, error) {
 	return in.Token, nil
 }
 
-// LookupInvitation answers POST /invitations/lookup: what the token invites to.
-func (a *API) LookupInvitation(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+// lookupInvitation answers POST /invitations/lookup: what the token invites to.
+func (a *API) lookupInvitation(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	token, err := readToken(r)
 	if err != nil {
 		return nil, err
@@ -113,10 +113,10 @@ func (a *API) LookupInvitation(ctx context.Context, r *httpapi.Request) (*httpap
 	return httpapi.JSON(http.StatusOK, v), nil
 }
 
-// AcceptInvitation answers POST /invitations/accept (R12): the caller's new membership. The
+// acceptInvitation answers POST /invitations/accept (R12): the caller's new membership. The
 // caller must have a verified email (auth.Caller.Email), which the membership records and guards
 // (R4): 403 email_not_verified otherwise.
-func (a *API) AcceptInvitation(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+func (a *API) acceptInvitation(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	token, err := readToken(r)
 	if err != nil {
 		return nil, err

@@ -2,18 +2,20 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 
 	"rollcall/shared/apperr"
+	"rollcall/shared/contract"
 	"rollcall/shared/domain"
 	"rollcall/shared/httpapi"
 	"rollcall/shared/ids"
 	"rollcall/shared/store"
 )
 
-// ListSiteContacts answers GET /accounts/{accountId}/sites/{siteId}/contacts: the site's related
+// listSiteContacts answers GET /accounts/{accountId}/sites/{siteId}/contacts: the site's related
 // contacts with their roles (R21), paginated.
-func (a *API) ListSiteContacts(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+func (a *API) listSiteContacts(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	path, err := readPath(r)
 	if err != nil {
 		return nil, err
@@ -30,10 +32,10 @@ func (a *API) ListSiteContacts(ctx context.Context, r *httpapi.Request) (*httpap
 	return httpapi.JSON(http.StatusOK, p), nil
 }
 
-// PutRelationship answers PUT /accounts/{accountId}/sites/{siteId}/contacts/{contactId} with
+// putRelationship answers PUT /accounts/{accountId}/sites/{siteId}/contacts/{contactId} with
 // body {roles} (R21, R22): 201 with the relationship when it creates it, 200 when it changes it
 // (or it had those roles already). The roles replace the relationship's current ones.
-func (a *API) PutRelationship(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+func (a *API) putRelationship(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	path, err := readPath(r)
 	if err != nil {
 		return nil, err
@@ -61,9 +63,9 @@ func putStatus(created bool) int {
 	return http.StatusOK
 }
 
-// DeleteRelationship answers DELETE /accounts/{accountId}/sites/{siteId}/contacts/{contactId}:
+// deleteRelationship answers DELETE /accounts/{accountId}/sites/{siteId}/contacts/{contactId}:
 // 204 once the relationship is removed.
-func (a *API) DeleteRelationship(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+func (a *API) deleteRelationship(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	path, err := readPath(r)
 	if err != nil {
 		return nil, err
@@ -75,20 +77,24 @@ func (a *API) DeleteRelationship(ctx context.Context, r *httpapi.Request) (*http
 	return httpapi.NoContent(), nil
 }
 
-// BatchPutRelationships answers POST /accounts/{accountId}/sites/{siteId}/contacts/batch with
+// batchPutRelationships answers POST /accounts/{accountId}/sites/{siteId}/contacts/batch with
 // body {items: [{contactId, roles}]} (R21, "Save & New"): each row is a PUT of that contact's
 // relationship with the site and succeeds or fails on its own; the answer lists the outcomes in
 // order (201 created, 200 changed, or the problem). Rows are applied one after another in order,
 // so a later row sees the earlier ones: [{A, [Secondary]}, {B, [Primary]}] moves Primary from A
 // to B in one request (each row commits on its own). Idempotency-Key is honoured for the whole
 // batch.
-func (a *API) BatchPutRelationships(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+func (a *API) batchPutRelationships(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	path, err := readPath(r)
 	if err != nil {
 		return nil, err
 	}
 	acc, site := path.Account, path.Site
-	rows, err := decodeBatch(r)
+	var in contract.Batch[domain.RelationshipRow]
+	if err := r.Decode(&in); err != nil {
+		return nil, err
+	}
+	rows, err := in.Rows()
 	if err != nil {
 		return nil, err
 	}
@@ -100,16 +106,16 @@ func (a *API) BatchPutRelationships(ctx context.Context, r *httpapi.Request) (*h
 		if err := a.store.CheckSiteWriter(ctx, r.Caller, acc, site); err != nil {
 			return 0, nil, err
 		}
-		results := make([]BatchResult, len(rows))
+		results := make([]contract.Result[domain.Relationship], len(rows))
 		for i, row := range rows {
 			res, err := a.putRow(ctx, r, acc, site, row)
 			if err != nil {
-				results[i] = rowError(err) // a fault is this row's 500; the other rows go on (R21)
+				results[i] = rowError[domain.Relationship](err) // a fault is this row's 500; the other rows go on (R21)
 				continue
 			}
-			results[i] = BatchResult{Status: putStatus(res.Created), Item: res.Relationship}
+			results[i] = contract.Result[domain.Relationship]{Status: putStatus(res.Created), Item: &res.Relationship}
 		}
-		return http.StatusOK, map[string]any{"results": results}, nil
+		return http.StatusOK, contract.Results[domain.Relationship]{Results: results}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -118,7 +124,7 @@ func (a *API) BatchPutRelationships(ctx context.Context, r *httpapi.Request) (*h
 }
 
 // putRow validates and applies one row of a relationship batch.
-func (a *API) putRow(ctx context.Context, r *httpapi.Request, acc, site string, row jsonRow) (store.RelationshipResult, error) {
+func (a *API) putRow(ctx context.Context, r *httpapi.Request, acc, site string, row json.RawMessage) (store.RelationshipResult, error) {
 	var in domain.RelationshipRow
 	if err := httpapi.DecodeStrict(row, &in); err != nil {
 		return store.RelationshipResult{}, err

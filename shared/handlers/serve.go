@@ -11,9 +11,11 @@ import (
 	"rollcall/shared/routes"
 )
 
-// Serve runs the API function name in Lambda: JSON logs at LOG_LEVEL (reqlog.Setup), clients built once at cold start, then
-// the handler for every invocation. A function's main calls only this.
-func Serve(name string) {
+// Serve runs endpoint e in Lambda: JSON logs at LOG_LEVEL (reqlog.Setup), clients built once at
+// cold start, then the handler for every invocation. A function's main calls only this, with its
+// own Endpoint.
+func Serve(e Endpoint) {
+	name := e.Function
 	reqlog.Setup(name)
 	route, ok := routes.ByFunction(name)
 	if !ok {
@@ -25,5 +27,5 @@ func Serve(name string) {
 		slog.Error("cold start failed", "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(api.Handler(name))
+	lambda.Start(api.Handler(e))
 }

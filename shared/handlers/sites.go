@@ -18,8 +18,8 @@ func requireOperator(r *httpapi.Request) error {
 	return nil
 }
 
-// ListSites answers GET /accounts/{accountId}/sites.
-func (a *API) ListSites(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+// listSites answers GET /accounts/{accountId}/sites.
+func (a *API) listSites(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	acc, err := accountID(r)
 	if err != nil {
 		return nil, err
@@ -35,8 +35,8 @@ func (a *API) ListSites(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 	return httpapi.JSON(http.StatusOK, p), nil
 }
 
-// CreateSite answers POST /accounts/{accountId}/sites (operators; R20).
-func (a *API) CreateSite(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+// createSite answers POST /accounts/{accountId}/sites (operators; R20).
+func (a *API) createSite(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	acc, err := accountID(r)
 	if err != nil {
 		return nil, err
@@ -59,8 +59,8 @@ func (a *API) CreateSite(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 	return httpapi.JSON(http.StatusCreated, st), nil
 }
 
-// ListAudit answers GET /accounts/{accountId}/audit (R23), newest first.
-func (a *API) ListAudit(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+// listAudit answers GET /accounts/{accountId}/audit (R23), newest first.
+func (a *API) listAudit(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	acc, err := accountID(r)
 	if err != nil {
 		return nil, err

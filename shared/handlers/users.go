@@ -10,8 +10,8 @@ import (
 	"rollcall/shared/httpapi"
 )
 
-// ListUsers answers GET /accounts/{accountId}/users (owner; R7).
-func (a *API) ListUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+// listUsers answers GET /accounts/{accountId}/users (owner; R7).
+func (a *API) listUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	acc, err := accountID(r)
 	if err != nil {
 		return nil, err
@@ -27,8 +27,8 @@ func (a *API) ListUsers(ctx context.Context, r *httpapi.Request) (*httpapi.Respo
 	return httpapi.JSON(http.StatusOK, p), nil
 }
 
-// GetUser answers GET /accounts/{accountId}/users/{userId} (owner).
-func (a *API) GetUser(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+// getUser answers GET /accounts/{accountId}/users/{userId} (owner).
+func (a *API) getUser(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	path, err := readPath(r)
 	if err != nil {
 		return nil, err
@@ -41,9 +41,9 @@ func (a *API) GetUser(ctx context.Context, r *httpapi.Request) (*httpapi.Respons
 	return httpapi.JSON(http.StatusOK, u), nil
 }
 
-// UpdateUser answers PATCH /accounts/{accountId}/users/{userId}: a user's permissions (R8),
+// updateUser answers PATCH /accounts/{accountId}/users/{userId}: a user's permissions (R8),
 // never the owner's.
-func (a *API) UpdateUser(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+func (a *API) updateUser(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	path, err := readPath(r)
 	if err != nil {
 		return nil, err
@@ -72,8 +72,8 @@ func (a *API) UpdateUser(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 	return httpapi.JSON(http.StatusOK, u), nil
 }
 
-// RemoveUser answers DELETE /accounts/{accountId}/users/{userId}, never the owner.
-func (a *API) RemoveUser(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+// removeUser answers DELETE /accounts/{accountId}/users/{userId}, never the owner.
+func (a *API) removeUser(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	path, err := readPath(r)
 	if err != nil {
 		return nil, err
@@ -85,8 +85,8 @@ func (a *API) RemoveUser(ctx context.Context, r *httpapi.Request) (*httpapi.Resp
 	return httpapi.NoContent(), nil
 }
 
-// TransferOwnership answers POST /accounts/{accountId}/ownership (owner or operator; R5).
-func (a *API) TransferOwnership(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
+// transferOwnership answers POST /accounts/{accountId}/ownership (owner or operator; R5).
+func (a *API) transferOwnership(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	acc, err := accountID(r)
 	if err != nil {
 		return nil, err

@@ -8,8 +8,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -27,18 +30,39 @@ type Handler func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGa
 // MaxBodyBytes is the largest request body accepted (DESIGN §3).
 const MaxBodyBytes = 256 << 10
 
+// Contract is what an operation's declaration (shared/contract) fixes and Adapt enforces: the
+// Go type its body decodes into (nil: no body), the query parameters it may read, and the Go
+// type of the body of each success status (nil: no body).
+type Contract struct {
+	Body    reflect.Type
+	Query   []string
+	Answers map[int]reflect.Type
+}
+
 // Request is one API request as an operation sees it.
 type Request struct {
-	Raw    events.APIGatewayV2HTTPRequest
-	Caller auth.Caller
-	Body   []byte
+	Raw      events.APIGatewayV2HTTPRequest
+	Caller   auth.Caller
+	Body     []byte
+	contract *Contract // nil: nothing enforced (unit tests of helpers)
 }
 
 // Param returns path parameter name.
 func (r *Request) Param(name string) string { return r.Raw.PathParameters[name] }
 
-// Query returns query parameter name.
-func (r *Request) Query(name string) string { return r.Raw.QueryStringParameters[name] }
+// Query returns query parameter name. Reading a parameter the route does not declare is a
+// programming error: it panics, which Adapt answers as a 500 (and every test of the route fails).
+func (r *Request) Query(name string) string {
+	if r.contract != nil && !slices.Contains(r.contract.Query, name) {
+		panic(undeclared("query parameter " + strconv.Quote(name) + " is not declared by the route"))
+	}
+	return r.Raw.QueryStringParameters[name]
+}
+
+// undeclared is a handler's use of something its declaration lacks.
+type undeclared string
+
+func (u undeclared) Error() string { return "httpapi: " + string(u) }
 
 // Header returns header name (HTTP API lower-cases header names).
 func (r *Request) Header(name string) string {
@@ -53,7 +77,14 @@ func (r *Request) Header(name string) string {
 
 // Decode reads the JSON body into dst strictly: unknown fields, wrong types, trailing data and
 // bodies over MaxBodyBytes are 400 with the field named.
+//
+// dst must point to the route's declared body type (else the answer is a 500).
 func (r *Request) Decode(dst any) error {
+	if r.contract != nil {
+		if t := reflect.TypeOf(dst); t.Kind() != reflect.Pointer || t.Elem() != r.contract.Body {
+			return undeclared(fmt.Sprintf("body decoded into %v, but the route declares %v", t, r.contract.Body))
+		}
+	}
 	if len(r.Body) > MaxBodyBytes {
 		return apperr.InvalidField("", "the body must be at most 256 KiB")
 	}
@@ -108,8 +139,10 @@ func (r *Request) IfMatch() (int, error) {
 type Operation func(ctx context.Context, r *Request) (*Response, error)
 
 // Adapt turns op into a Lambda handler: it reads the caller (401 without one), runs op, and
-// writes the answer or the problem. operatorGroup is the stage's operator group.
-func Adapt(operatorGroup string, op Operation) Handler {
+// writes the answer or the problem. operatorGroup is the stage's operator group; c is op's
+// declaration: an answer with a status or Go type it does not declare is logged and becomes a
+// 500, as is a read of an undeclared query parameter or a body decoded into another type.
+func Adapt(operatorGroup string, c Contract, op Operation) Handler {
 	return func(ctx context.Context, raw events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 		log := slog.Default().With("requestId", raw.RequestContext.RequestID, "route", raw.RouteKey)
 		if lc, ok := lambdacontext.FromContext(ctx); ok {
@@ -125,7 +158,7 @@ func Adapt(operatorGroup string, op Operation) Handler {
 				return Problem(log, apperr.InvalidField("", "the body is not valid base64")), nil
 			}
 		}
-		resp, err := op(ctx, &Request{Raw: raw, Caller: caller, Body: body})
+		out, err := run(ctx, op, &Request{Raw: raw, Caller: caller, Body: body, contract: &c})
 		var replay *idempotency.Replay
 		if errors.As(err, &replay) {
 			return events.APIGatewayV2HTTPResponse{StatusCode: replay.Status, Body: replay.Body,
@@ -134,8 +167,44 @@ func Adapt(operatorGroup string, op Operation) Handler {
 		if err != nil {
 			return Problem(log.With("sub", caller.Sub), err), nil
 		}
-		return Write(resp), nil
+		if err := c.check(out); err != nil {
+			return Problem(log, err), nil
+		}
+		return Write(out), nil
 	}
+}
+
+// run calls op; a panic over an undeclared input becomes its error.
+func run(ctx context.Context, op Operation, r *Request) (resp *Response, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			u, ok := p.(undeclared)
+			if !ok {
+				panic(p)
+			}
+			resp, err = nil, u
+		}
+	}()
+	return op(ctx, r)
+}
+
+// check returns an error when resp's status or body type is not one c declares.
+func (c Contract) check(resp *Response) error {
+	want, ok := c.Answers[resp.Status]
+	if !ok {
+		return undeclared(fmt.Sprintf("status %d is not declared by the route", resp.Status))
+	}
+	var got reflect.Type
+	if resp.Body != nil {
+		got = reflect.TypeOf(resp.Body)
+		if got.Kind() == reflect.Pointer {
+			got = got.Elem()
+		}
+	}
+	if got != want {
+		return undeclared(fmt.Sprintf("status %d answers %v, but the route declares %v", resp.Status, got, want))
+	}
+	return nil
 }
 
 // Write encodes resp as an API Gateway answer.

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
+	"rollcall/shared/contract"
 	"rollcall/shared/domain"
-	"rollcall/shared/handlers"
 	"rollcall/shared/httpapi"
 	"rollcall/shared/idempotency"
 	"rollcall/shared/ids"
@@ -387,5 +387,5 @@ func (a *api) conventions(m *md) {
 		"take `{\"items\": [...]}` with 1 to %d rows and answer **200** with `{\"results\": [{\"status\", \"item\"?, \"error\"?}]}`: "+
 		"one result per row, in order, where `status` is the row's own status (201, 200, or the problem's), `item` "+
 		"what it made, and `error` its problem object. Each row succeeds or fails on its own. A request that is "+
-		"refused as a whole (no right to write, a malformed body) gets a single problem instead.", handlers.MaxBatch)
+		"refused as a whole (no right to write, a malformed body) gets a single problem instead.", contract.MaxBatch)
 }
