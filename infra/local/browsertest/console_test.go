@@ -83,7 +83,7 @@ func start(t *testing.T) *console {
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(exec),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.Flag("headless", true),
+		chromedp.Headless, // also hides scrollbars, as phones do: 375 px of layout
 		chromedp.NoSandbox,
 		chromedp.DisableGPU,
 		chromedp.Flag("disable-quic", true),
@@ -232,6 +232,10 @@ func (c *console) screenshot(name string) {
 		c.t.Fatalf("screenshot %s: %v", name, err)
 	}
 	c.run("375 px wide", chromedp.EmulateViewport(375, 740), chromedp.Sleep(150*time.Millisecond))
+	// Nothing may stick out sideways at 375 px.
+	if wide := eval[[]string](c, `[...document.querySelectorAll('body *')].filter(e => !e.closest('thead, .visually-hidden') && e.getBoundingClientRect().right > innerWidth + 1).slice(0, 5).map(e => e.tagName + '.' + e.className)`); len(wide) > 0 {
+		c.t.Errorf("%s at 375 px: wider than the screen: %v", name, wide)
+	}
 	narrow, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		c.t.Fatalf("screenshot %s at 375 px: %v", name, err)

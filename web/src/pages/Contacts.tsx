@@ -261,7 +261,10 @@ function PasteMany({ ctx, emailTypes, onSaved, onClose }: { ctx: AccountCtx; ema
       ) : null}
       <div class="actions">
         <button type="button" onClick={add} disabled={busy || rows.length === 0 || rows.every((r) => r.result?.ok)}>
-          Add {rows.filter((r) => !r.result?.ok).length} contacts
+          {(() => {
+            const n = rows.filter((r) => !r.result?.ok).length;
+            return `Add ${n} ${n === 1 ? 'contact' : 'contacts'}`;
+          })()}
         </button>
         <button type="button" class="secondary" onClick={onClose}>Close</button>
       </div>

@@ -95,7 +95,7 @@ function UsersBody({ ctx }: { ctx: AccountCtx }) {
                 render: (u) => (
                   <>
                     {u.email}
-                    {u.invitedEmail ? <div class="muted">invited as {u.invitedEmail}</div> : null}
+                    {u.invitedEmail && u.invitedEmail.toLowerCase() !== u.email.toLowerCase() ? <div class="muted">invited as {u.invitedEmail}</div> : null}
                   </>
                 ),
               },
@@ -154,6 +154,7 @@ function UsersBody({ ctx }: { ctx: AccountCtx }) {
       </div>
 
       <h2>Invitations</h2>
+      <div class="filters">
       <Select
         label="Show"
         value={status}
@@ -166,6 +167,7 @@ function UsersBody({ ctx }: { ctx: AccountCtx }) {
           { value: 'revoked', label: 'Revoked' },
         ]}
       />
+      </div>
       <Table
         caption="Invitations"
         list={invitations}
