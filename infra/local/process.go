@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -33,10 +34,16 @@ type process struct {
 	once sync.Once
 }
 
-// start starts spec.Cmd in its own process group and waits until spec.ReadyURL answers HTTP (or
-// ctx ends, or spec.Ready passes). When it is not ready it stops the process and returns an error:
-// with the end of its output when it exited first. p must be the zero process.
+// start starts spec.Cmd in its own process group and waits until spec.ReadyURL answers HTTP from
+// this process (or ctx ends, or spec.Ready passes). It refuses a port that something else already
+// listens on, before starting and again once an answer comes (the answer must come from the
+// process started): that is a *PortTakenError naming the port and the process on it. When the
+// process is not ready it stops it and returns an error: with the end of its output when it
+// exited first. p must be the zero process.
 func (p *process) start(ctx context.Context, spec processSpec) error {
+	if err := CheckPort(spec.Port); err != nil {
+		return err
+	}
 	p.name, p.cmd, p.done, p.tail = spec.Name, spec.Cmd, make(chan struct{}), &tailBuffer{max: 4096}
 	out := io.Writer(p.tail)
 	if spec.Output != nil {
@@ -55,12 +62,27 @@ func (p *process) start(ctx context.Context, spec processSpec) error {
 		_ = p.Stop()
 		select {
 		case <-p.done:
+			if bindFailed(p.tail.String()) {
+				socks, _ := listeners(spec.Port)
+				return &PortTakenError{Port: spec.Port, By: socks}
+			}
 			return fmt.Errorf("%s exited before it was ready (%v)%s. Its output:\n%s", p.name, p.err, spec.ExitHint, p.tail)
 		default:
 		}
 		return fmt.Errorf("%s on port %d: %w", p.name, spec.Port, err)
 	}
+	if mine, socks := portHeldBy(spec.Port, p.cmd.Process.Pid); !mine {
+		_ = p.Stop() // something else took the port between the check and the start
+		return &PortTakenError{Port: spec.Port, By: socks}
+	}
 	return nil
+}
+
+// bindFailed reports whether a tool's output says it could not listen on its port (Java's
+// BindException, Node's EADDRINUSE).
+func bindFailed(out string) bool {
+	return strings.Contains(out, "BindException") || strings.Contains(out, "Address already in use") ||
+		strings.Contains(out, "EADDRINUSE")
 }
 
 // Done is closed when the process has exited, expectedly or not.

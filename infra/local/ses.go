@@ -27,7 +27,7 @@ var SESCLI = filepath.Join("node_modules", "aws-ses-v2-local", "dist", "cli.js")
 // SESOptions says how to start the SES v2 emulator.
 type SESOptions struct {
 	Root   string        // repository root; "" means RepoRoot()
-	Port   int           // port on 127.0.0.1; 0 means SESPort when it is free, else any free port
+	Port   int           // port on 127.0.0.1; 0 means any free port
 	Output io.Writer     // where its own output goes; nil discards it
 	Ready  time.Duration // how long to wait until it is healthy; 0 means 20 s
 }
@@ -42,8 +42,10 @@ type SES struct {
 	process // Done, Err and Stop
 }
 
-// StartSES starts the SES v2 emulator with node and waits until GET /health-check answers (or
-// ctx ends, or opts.Ready passes). It returns an error telling what to install when node or the
+// StartSES starts the SES v2 emulator with node, listening on 127.0.0.1, and waits until GET
+// /health-check answers from it (or ctx ends, or opts.Ready passes). It returns a *PortTakenError
+// when the port is taken; with opts.Port 0 it picks a free port, and another should the port be
+// taken meanwhile. It returns an error telling what to install when node or the
 // npm package is missing ("run npm ci"), and the end of the emulator's output when it exits before
 // it is ready. The caller must call Stop.
 func StartSES(ctx context.Context, opts SESOptions) (*SES, error) {
@@ -60,16 +62,27 @@ func StartSES(ctx context.Context, opts SESOptions) (*SES, error) {
 	if err != nil {
 		return nil, errors.New("node is not on PATH: the SES v2 emulator needs Node 20+")
 	}
-	port := opts.Port
-	if port == 0 {
-		if port, err = FreePort(SESPort); err != nil {
-			return nil, err
-		}
-	}
 	ready := opts.Ready
 	if ready == 0 {
 		ready = 20 * time.Second
 	}
+	for attempt := 1; ; attempt++ {
+		port := opts.Port
+		if port == 0 {
+			if port, err = FreePort(0); err != nil {
+				return nil, err
+			}
+		}
+		s, err := startSES(ctx, opts, node, nodeDir, cli, port, ready)
+		var taken *PortTakenError
+		if opts.Port == 0 && attempt < 3 && errors.As(err, &taken) {
+			continue // someone took the free port first: pick another
+		}
+		return s, err
+	}
+}
+
+func startSES(ctx context.Context, opts SESOptions, node, nodeDir, cli string, port int, ready time.Duration) (*SES, error) {
 	cmd := exec.Command(node, cli, "--host", "127.0.0.1", "--port", strconv.Itoa(port))
 	cmd.Dir = nodeDir
 	endpoint := "http://127.0.0.1:" + strconv.Itoa(port)

@@ -3,10 +3,14 @@
 //	rollcall-local dev       [-addr 127.0.0.1:3000] [-dynamodb-port 8000] [-ses-port 8005]   (make dev)
 //	rollcall-local token     -sub alice [-email alice@example.com] [-operator] [-ttl 12h]   (make token)
 //	rollcall-local dynamodb  [-port 8000] [-- command args...]   (make dynamodb, make test)
+//	rollcall-local reset     [-data .local/dynamodb]   (make reset)
 //
-// dev starts DynamoDB Local (unless something already answers on its port), creates the table,
-// and serves every route of the API through the real handlers on 127.0.0.1:3000, checking
-// tokens minted by `token` with the key kept in .local/. Ctrl-C stops everything it started.
+// dev starts DynamoDB Local (its data in .local/dynamodb, kept across restarts; or the one
+// -dynamodb names), creates the table unless it exists, starts the SES v2 emulator and the stream
+// poller, and serves every route of the API through the real handlers on 127.0.0.1:3000, checking
+// tokens minted by `token` with the key kept in .local/. It never uses a service it did not start
+// unless asked: a taken port stops it with one line naming the process on the port. Every service
+// listens on 127.0.0.1. Ctrl-C stops everything it started.
 package main
 
 import (
@@ -14,6 +18,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -22,6 +27,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -47,6 +53,7 @@ commands:
   token      print a bearer token for the local API (flags: -sub, -email, -operator, -ttl)
   dynamodb   run DynamoDB Local in the foreground (flags: -port); with "-- command args...",
              run the command with ` + envTestDynamoDB + ` set, then stop DynamoDB Local
+  reset      empty the local stack's data (DynamoDB Local's folder, the dead letters)
 
 Run "rollcall-local <command> -h" for a command's flags.
 `
@@ -66,6 +73,8 @@ func main() {
 		err = runToken(args)
 	case "dynamodb":
 		err = runDynamoDB(ctx, args)
+	case "reset":
+		err = runReset(args)
 	case "help", "-h", "-help", "--help":
 		fmt.Print(usage)
 		return
@@ -145,11 +154,49 @@ func runToken(args []string) error {
 	return nil
 }
 
+// runReset empties DynamoDB Local's data folder and the dead-letter file, refusing while a
+// running stack holds the folder.
+func runReset(args []string) error {
+	fs := flag.NewFlagSet("reset", flag.ContinueOnError)
+	data := fs.String("data", DataDir, "folder of DynamoDB Local's data")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	root, err := local.RepoRoot()
+	if err != nil {
+		return err
+	}
+	dir := *data
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(root, dir)
+	}
+	removed, err := local.ResetDataDir(dir)
+	if errors.Is(err, local.ErrDataDirInUse) {
+		return fmt.Errorf("%w: stop it (Ctrl-C) and run make reset again", err)
+	}
+	if err != nil {
+		return err
+	}
+	dl := filepath.Join(root, local.StateDir, local.DeadLetterFileName)
+	if err := os.Remove(dl); err == nil {
+		removed = append(removed, local.DeadLetterFileName)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if len(removed) == 0 {
+		fmt.Printf("%s is already empty.\n", relPath(root, dir))
+		return nil
+	}
+	fmt.Printf("Local data removed (%s in %s); the next make dev starts empty. Tokens stay valid (their key is kept).\n",
+		strings.Join(removed, ", "), relPath(root, dir))
+	return nil
+}
+
 // runDynamoDB runs DynamoDB Local until interrupted or, given a command after "--", for as long
 // as the command runs, returning the command's exit status.
 func runDynamoDB(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("dynamodb", flag.ContinueOnError)
-	port := fs.Int("port", 8000, "port on 127.0.0.1; 0 means 8000 when free, else any free port")
+	port := fs.Int("port", 8000, "port on 127.0.0.1; 0 means any free port")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -158,10 +205,17 @@ func runDynamoDB(ctx context.Context, args []string) error {
 		opts.Output = os.Stderr // in the foreground its own messages are useful
 	}
 	ddb, err := local.StartDynamoDB(ctx, opts)
+	var taken *local.PortTakenError
+	if errors.As(err, &taken) {
+		return fmt.Errorf("DynamoDB Local not started: %w; stop it, or choose another port (make dynamodb PORT=...)", err)
+	}
 	if err != nil {
 		return err
 	}
 	defer ddb.Stop()
+	if !ddb.Loopback {
+		fmt.Fprintln(os.Stderr, "warning: DynamoDB Local listens on every interface: binding it to 127.0.0.1 needs a JDK (javac), found only a JRE")
+	}
 
 	if fs.NArg() == 0 {
 		fmt.Fprintf(os.Stderr, "DynamoDB Local is ready on %s (in memory, shared across credentials); Ctrl-C stops it.\n"+
@@ -192,15 +246,25 @@ func runDynamoDB(ctx context.Context, args []string) error {
 // stack is the local stack that `dev` runs: what its services share.
 type stack struct {
 	root     string
-	addr     string // the API's address
-	dynPort  int    // DynamoDB Local's port
-	sesPort  int    // the SES v2 emulator's port
+	opts     devOptions
+	addr     string // the API's address, once it listens
 	cfg      config.Config
 	db       *dynamodb.Client
 	signer   *local.Signer
 	log      *slog.Logger
+	level    slog.Level // LOG_LEVEL
 	fail     chan error // a service that dies reports here, which stops the stack
 	endpoint []string   // "name  URL" lines printed once everything runs
+}
+
+// devOptions are the flags of `dev`.
+type devOptions struct {
+	addr     string // the API's address
+	dynPort  int    // DynamoDB Local's port, when dev starts it
+	dynURL   string // a DynamoDB Local the user runs (-dynamodb): used, neither started nor stopped
+	sesPort  int    // the SES v2 emulator's port
+	dataDir  string // DynamoDB Local's data folder; "" keeps the data in memory
+	inMemory bool
 }
 
 // service is one part of the local stack. start brings it up (in ctx, which ends at shutdown)
@@ -214,6 +278,7 @@ type service struct {
 // function, e.g. with a function of package local, and list it here; set the configuration it
 // needs in localEnv.
 var services = []service{
+	{"ports", checkPorts},
 	{"DynamoDB Local", startDynamoDB},
 	{"table", createTable},
 	{"SES v2 emulator", startSES},
@@ -224,29 +289,48 @@ var services = []service{
 // localEnv holds the configuration (config.Env*) of the local stack where the environment does
 // not set it.
 func localEnv(s *stack) map[string]string {
+	dyn := s.opts.dynURL
+	if dyn == "" {
+		dyn = "http://127.0.0.1:" + strconv.Itoa(s.opts.dynPort)
+	}
 	return map[string]string{
 		config.EnvStage:            "local",
 		config.EnvTableName:        "rollcall-local",
-		config.EnvDynamoDBEndpoint: "http://127.0.0.1:" + strconv.Itoa(s.dynPort),
-		config.EnvPortalURL:        "http://" + s.addr,
+		config.EnvDynamoDBEndpoint: dyn,
+		config.EnvPortalURL:        "http://" + s.opts.addr,
 		config.EnvSigningKeyFile:   filepath.Join(s.root, local.StateDir, "invitation-signing-key"),
-		config.EnvSESEndpoint:      "http://127.0.0.1:" + strconv.Itoa(s.sesPort),
+		config.EnvSESEndpoint:      "http://127.0.0.1:" + strconv.Itoa(s.opts.sesPort),
 	}
 }
 
+// DataDir is DynamoDB Local's data folder under the repository root, unless -data says otherwise.
+var DataDir = filepath.Join(local.StateDir, "dynamodb")
+
 func runDev(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	addr := fs.String("addr", "127.0.0.1:3000", "address of the API")
-	dynPort := fs.Int("dynamodb-port", 8000, "port of DynamoDB Local; one already answering there is used as is")
-	sesPort := fs.Int("ses-port", local.SESPort, "port of the SES v2 emulator (its inbox)")
+	var o devOptions
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:3000", "address of the API")
+	fs.IntVar(&o.dynPort, "dynamodb-port", 8000, "port of the DynamoDB Local that dev starts")
+	fs.StringVar(&o.dynURL, "dynamodb", "", "URL of a DynamoDB Local you run yourself, to use instead of starting one (make dev DYNAMODB=http://...)")
+	fs.IntVar(&o.sesPort, "ses-port", local.SESPort, "port of the SES v2 emulator (its inbox)")
+	fs.StringVar(&o.dataDir, "data", DataDir, "folder of DynamoDB Local's data (kept across restarts; make reset empties it)")
+	fs.BoolVar(&o.inMemory, "in-memory", false, "keep DynamoDB Local's data in memory: lost when dev stops")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("dev: unexpected arguments %q", fs.Args())
 	}
 	root, err := local.RepoRoot()
 	if err != nil {
 		return err
 	}
-	s, err := newStack(root, *addr, *dynPort, *sesPort, os.LookupEnv)
+	if o.inMemory || o.dynURL != "" {
+		o.dataDir = ""
+	} else if !filepath.IsAbs(o.dataDir) {
+		o.dataDir = filepath.Join(root, o.dataDir)
+	}
+	s, err := newStack(root, o, os.LookupEnv)
 	if err != nil {
 		return err
 	}
@@ -267,20 +351,26 @@ func runDev(ctx context.Context, args []string) error {
 }
 
 // localLogger is the local stack's logger: the functions' JSON lines (reqlog.Logger) on stderr at
-// LOG_LEVEL, so a request's log line reads as it does in Lambda.
-func localLogger(lookup func(string) (string, bool)) *slog.Logger {
+// LOG_LEVEL, so a request's log line reads as it does in Lambda. It returns an error for a level
+// it does not know.
+func localLogger(lookup func(string) (string, bool)) (*slog.Logger, slog.Level, error) {
 	v, _ := lookup(reqlog.EnvLogLevel)
-	level, _ := reqlog.ParseLevel(v)
-	return reqlog.Logger(os.Stderr, level)
+	level, ok := reqlog.ParseLevel(v)
+	if !ok && strings.TrimSpace(v) != "" {
+		return nil, 0, fmt.Errorf("LOG_LEVEL=%q: want DEBUG, INFO, WARN or ERROR", v)
+	}
+	return reqlog.Logger(os.Stderr, level), level, nil
 }
 
-// newStack prepares the stack: configuration from lookup (the environment) over localEnv, and
-// the token signing key in root/.local/.
-func newStack(root, addr string, dynPort, sesPort int, lookup func(string) (string, bool)) (*stack, error) {
-	s := &stack{root: root, addr: addr, dynPort: dynPort, sesPort: sesPort, fail: make(chan error, 1),
-		log: localLogger(lookup)}
-	defaults := localEnv(s)
+// newStack prepares the stack: configuration from lookup (the environment) over localEnv, the
+// log level from LOG_LEVEL, and the token signing key in root/.local/.
+func newStack(root string, o devOptions, lookup func(string) (string, bool)) (*stack, error) {
+	s := &stack{root: root, opts: o, addr: o.addr, fail: make(chan error, 1)}
 	var err error
+	if s.log, s.level, err = localLogger(lookup); err != nil {
+		return nil, err
+	}
+	defaults := localEnv(s)
 	if s.cfg, err = config.FromLookup(func(k string) string {
 		if v, ok := lookup(k); ok {
 			return v
@@ -289,7 +379,7 @@ func newStack(root, addr string, dynPort, sesPort int, lookup func(string) (stri
 	}); err != nil {
 		return nil, err
 	}
-	s.cfg.DynamoDBEndpoint = defaults[config.EnvDynamoDBEndpoint] // -dynamodb-port decides
+	s.cfg.DynamoDBEndpoint = defaults[config.EnvDynamoDBEndpoint] // -dynamodb-port or -dynamodb decides
 	s.cfg.SESEndpoint = defaults[config.EnvSESEndpoint]           // -ses-port decides
 	if s.signer, err = signer(root); err != nil {
 		return nil, err
@@ -300,16 +390,25 @@ func newStack(root, addr string, dynPort, sesPort int, lookup func(string) (stri
 // start starts the services in order. It returns a function that stops those started, in
 // reverse order, and the first error.
 func (s *stack) start(ctx context.Context) (stop func(), err error) {
+	return s.startServices(ctx, services)
+}
+
+// startServices is start with a list of services (tests leave some out).
+func (s *stack) startServices(ctx context.Context, list []service) (stop func(), err error) {
 	var stops []func()
 	stop = func() {
 		for i := len(stops) - 1; i >= 0; i-- {
 			stops[i]()
 		}
 	}
-	for _, svc := range services {
+	for _, svc := range list {
 		st, err := svc.start(ctx, s)
+		var taken *local.PortTakenError
+		if err != nil && !errors.As(err, &taken) { // a taken port's message says which already
+			err = fmt.Errorf("%s: %w", svc.name, err)
+		}
 		if err != nil {
-			return stop, fmt.Errorf("%s: %w", svc.name, err)
+			return stop, err
 		}
 		stops = append(stops, st)
 	}
@@ -330,22 +429,78 @@ Every route needs a bearer token (signing key in %s/):
   any login   make -s token SUB=alice EMAIL=alice@example.com
   operator    make -s token SUB=op OPERATOR=1
 For example:
-  curl -H "Authorization: Bearer $(make -s token SUB=op OPERATOR=1)" http://%s/catalog
+  curl -sS -w '\n' -H "Authorization: Bearer $(make -s token SUB=op OPERATOR=1)" http://%s/catalog
+A demo to explore: make seed. The last invitation link sent to an address: make invite-link EMAIL=...
 
 Ctrl-C stops everything.
 `, local.StateDir, s.addr)
 }
 
-// startDynamoDB starts DynamoDB Local on the stack's port, or uses whatever already answers
-// there.
+// checkPorts refuses to start when a port the stack needs is taken, before starting anything:
+// one line naming the port, the process on it and the flag that changes it.
+func checkPorts(ctx context.Context, s *stack) (func(), error) {
+	type port struct {
+		flag string
+		n    int
+	}
+	var ports []port
+	if _, p, err := net.SplitHostPort(s.opts.addr); err == nil && p != "0" {
+		n, _ := strconv.Atoi(p)
+		ports = append(ports, port{"-addr", n})
+	}
+	if s.opts.dynURL == "" {
+		ports = append(ports, port{"-dynamodb-port", s.opts.dynPort})
+	}
+	ports = append(ports, port{"-ses-port", s.opts.sesPort})
+	for _, p := range ports {
+		if p.n == 0 {
+			continue
+		}
+		if err := local.CheckPort(p.n); err != nil {
+			return nil, fmt.Errorf("%w; stop it, or choose another port: make dev DEV_FLAGS='%s ...'", err, p.flag)
+		}
+	}
+	return func() {}, nil
+}
+
+// toolOutput is where the local tools' own output goes: the terminal at LOG_LEVEL=debug.
+func (s *stack) toolOutput() io.Writer {
+	if s.level <= slog.LevelDebug {
+		return os.Stderr
+	}
+	return nil
+}
+
+// startDynamoDB starts DynamoDB Local on the stack's port, keeping its data in the data folder
+// (locked, so that two stacks never share it), or uses the one -dynamodb names.
 func startDynamoDB(ctx context.Context, s *stack) (func(), error) {
 	s.db = local.DynamoDBClient(s.cfg.DynamoDBEndpoint)
-	if local.Answers(ctx, s.cfg.DynamoDBEndpoint) {
-		s.announce("DynamoDB Local", s.cfg.DynamoDBEndpoint+" (already running; left running)")
+	if s.opts.dynURL != "" {
+		if !local.Answers(ctx, s.opts.dynURL) {
+			return nil, fmt.Errorf("nothing answers at %s (DYNAMODB=): start it first, e.g. make dynamodb PORT=...", s.opts.dynURL)
+		}
+		s.announce("DynamoDB Local", s.opts.dynURL+" (yours, as asked: not started or stopped by dev)")
 		return func() {}, nil
 	}
-	ddb, err := local.StartDynamoDB(ctx, local.DynamoDBOptions{Root: s.root, Port: s.dynPort, SharedDB: true})
+	var unlock func()
+	where := "in memory: lost when dev stops"
+	if s.opts.dataDir != "" {
+		var err error // the data folder is locked before DynamoDB Local starts on it
+		if unlock, err = local.LockDataDir(s.opts.dataDir); err != nil {
+			return nil, err
+		}
+		where = "data in " + relPath(s.root, s.opts.dataDir) + ", kept across restarts; make reset empties it"
+	}
+	tools, err := local.RepoRoot() // the npm tools are the repository's, wherever the stack keeps its state
 	if err != nil {
+		return nil, err
+	}
+	ddb, err := local.StartDynamoDB(ctx, local.DynamoDBOptions{Root: tools, Port: s.opts.dynPort, SharedDB: true,
+		DBPath: s.opts.dataDir, Output: s.toolOutput()})
+	if err != nil {
+		if unlock != nil {
+			unlock()
+		}
 		return nil, err
 	}
 	go func() {
@@ -355,8 +510,24 @@ func startDynamoDB(ctx context.Context, s *stack) (func(), error) {
 		case <-ctx.Done():
 		}
 	}()
-	s.announce("DynamoDB Local", ddb.Endpoint+" (in memory)")
-	return func() { _ = ddb.Stop() }, nil
+	if !ddb.Loopback {
+		s.log.Warn("DynamoDB Local listens on every interface: binding it to 127.0.0.1 needs a JDK (javac), found only a JRE")
+	}
+	s.announce("DynamoDB Local", ddb.Endpoint+" ("+where+")")
+	return func() {
+		_ = ddb.Stop()
+		if unlock != nil {
+			unlock()
+		}
+	}, nil
+}
+
+// relPath returns path relative to root when it lies under it, else path.
+func relPath(root, path string) string {
+	if r, err := filepath.Rel(root, path); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return path
 }
 
 // createTable creates the table from the shared definition unless it exists.
@@ -395,7 +566,14 @@ func serveAPI(ctx context.Context, s *stack) (func(), error) {
 	}
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {
-		return nil, fmt.Errorf("%w (is `make dev` already running?)", err)
+		if _, p, _ := net.SplitHostPort(s.addr); p != "" {
+			if n, _ := strconv.Atoi(p); n > 0 {
+				if perr := local.CheckPort(n); perr != nil {
+					return nil, fmt.Errorf("%w; stop it, or choose another address: make dev DEV_FLAGS='-addr 127.0.0.1:...'", perr)
+				}
+			}
+		}
+		return nil, err
 	}
 	// The console (web/dist, built by make web) is served on the same origin, with the local-only
 	// token endpoint of its "sign in as" form.
@@ -428,18 +606,13 @@ func (s *stack) report(err error) {
 	}
 }
 
-// startSES starts the SES v2 emulator (its web inbox shows every email sent), or uses one that
-// already answers on its port.
+// startSES starts the SES v2 emulator (its web inbox shows every email sent) on the stack's port.
 func startSES(ctx context.Context, s *stack) (func(), error) {
-	if local.Answers(ctx, s.cfg.SESEndpoint+"/health-check") {
-		s.announce("SES v2 emulator", s.cfg.SESEndpoint+" (already running; left running)")
-		return func() {}, nil
-	}
 	tools, err := local.RepoRoot() // the npm tools are the repository's, wherever the stack keeps its state
 	if err != nil {
 		return nil, err
 	}
-	ses, err := local.StartSES(ctx, local.SESOptions{Root: tools, Port: s.sesPort})
+	ses, err := local.StartSES(ctx, local.SESOptions{Root: tools, Port: s.opts.sesPort, Output: s.toolOutput()})
 	if err != nil {
 		return nil, err
 	}
@@ -450,7 +623,7 @@ func startSES(ctx context.Context, s *stack) (func(), error) {
 		case <-ctx.Done():
 		}
 	}()
-	s.announce("SES v2 emulator", ses.Endpoint+" (the inbox: open it in a browser)")
+	s.announce("SES v2 emulator", ses.Endpoint+" (the inbox: open it in a browser; in memory)")
 	return func() { _ = ses.Stop() }, nil
 }
 

@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"rollcall/infra/local"
 	"rollcall/shared/config"
 	"rollcall/shared/testenv"
 )
@@ -24,22 +28,16 @@ func TestTestEnvVariable(t *testing.T) {
 	}
 }
 
-// TestDevStack runs every service of `dev` against the tests' DynamoDB Local (which `dev` finds
-// already running and leaves alone), on a table of its own and an API on any free port.
+// TestDevStack runs every service of `dev` against the tests' DynamoDB Local (passed as
+// -dynamodb would, so dev uses it and leaves it alone), on a table of its own, an SES v2 emulator
+// and an API on free ports.
 func TestDevStack(t *testing.T) {
 	testenv.DB(t) // fails with instructions when DynamoDB Local is not running
-	u, err := url.Parse(testenv.Endpoint())
-	if err != nil {
-		t.Fatal(err)
-	}
-	port, err := strconv.Atoi(u.Port())
-	if err != nil {
-		t.Fatalf("%s has no port: %v", testenv.Endpoint(), err)
-	}
 	tableName := "dev_" + strings.ReplaceAll(strings.ToLower(t.Name()), "/", "_") + strconv.FormatInt(time.Now().UnixNano(), 36)
 	env := map[string]string{config.EnvTableName: tableName}
 	sesPort := freePort(t) // not the default 8005, which a running `make dev` may use
-	s, err := newStack(t.TempDir(), "127.0.0.1:0", port, sesPort, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	o := devOptions{addr: "127.0.0.1:0", dynURL: testenv.Endpoint(), sesPort: sesPort}
+	s, err := newStack(t.TempDir(), o, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +50,7 @@ func TestDevStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	banner := strings.Join(s.endpoint, "\n")
-	for _, want := range []string{"already running", tableName + " (created)", "http://" + s.addr, "http://127.0.0.1:" + strconv.Itoa(sesPort)} {
+	for _, want := range []string{"yours, as asked", tableName + " (created)", "http://" + s.addr, "http://127.0.0.1:" + strconv.Itoa(sesPort)} {
 		if !strings.Contains(banner, want) {
 			t.Errorf("banner lines %q lack %q", banner, want)
 		}
@@ -100,4 +98,126 @@ func freePort(t *testing.T) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// TestDevKeepsDataAcrossRestarts runs `dev` three times on one data folder, as make dev, stop,
+// make dev would: the data is still there, an email sent before a restart is not sent again, and
+// a change made while no poller ran (as when dev stops right after a write) is emailed by the
+// next one. While a stack runs, a second one on the same folder is refused, and so is a reset.
+func TestDevKeepsDataAcrossRestarts(t *testing.T) {
+	state := t.TempDir()
+	o := devOptions{addr: "127.0.0.1:0", dynPort: freePort(t), sesPort: freePort(t), dataDir: filepath.Join(state, "dynamodb")}
+	noEnv := func(string) (string, bool) { return "", false }
+	run := func(list []service, f func(s *stack, op string)) {
+		t.Helper()
+		s, err := newStack(state, o, noEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop, err := s.startServices(t.Context(), list)
+		defer stop()
+		if err != nil {
+			t.Fatal(err)
+		}
+		op, err := s.signer.Mint("op", "op@example.com", true, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f(s, op)
+	}
+	var accA, accB string
+	createAccount := func(s *stack, op, name, owner string) string {
+		t.Helper()
+		code, body := call(t, s, "POST", "/accounts", op,
+			`{"name":"`+name+`","owner":{"firstName":"O","lastName":"Wner","email":"`+owner+`"}}`)
+		if code != 201 {
+			t.Fatalf("create account %s: %d %s", name, code, body)
+		}
+		var acc struct{ ID string }
+		if err := json.Unmarshal([]byte(body), &acc); err != nil || acc.ID == "" {
+			t.Fatalf("create account: %s: %v", body, err)
+		}
+		return acc.ID
+	}
+
+	run(services, func(s *stack, op string) {
+		accA = createAccount(s, op, "Restart A", "owner-a@restart.example")
+		waitMail(t, s, "owner-a@restart.example")
+
+		other := *s // a second stack on the same data folder
+		other.opts.dynPort = freePort(t)
+		if _, err := startDynamoDB(t.Context(), &other); !errors.Is(err, local.ErrDataDirInUse) {
+			t.Errorf("a second stack on %s: %v, want ErrDataDirInUse", o.dataDir, err)
+		}
+		if err := runReset([]string{"-data", o.dataDir}); !errors.Is(err, local.ErrDataDirInUse) {
+			t.Errorf("reset while dev runs: %v, want ErrDataDirInUse", err)
+		}
+	})
+	withoutPoller := slices.DeleteFunc(slices.Clone(services), func(s service) bool { return s.name == "stream poller" })
+	run(withoutPoller, func(s *stack, op string) {
+		if code, body := call(t, s, "GET", "/accounts/"+accA, op, ""); code != 200 {
+			t.Errorf("account A after a restart: %d %s", code, body)
+		}
+		accB = createAccount(s, op, "Restart B", "owner-b@restart.example")
+	})
+	run(services, func(s *stack, op string) {
+		for _, id := range []string{accA, accB} {
+			if code, body := call(t, s, "GET", "/accounts/"+id, op, ""); code != 200 {
+				t.Errorf("account %s after two restarts: %d %s", id, code, body)
+			}
+		}
+		waitMail(t, s, "owner-b@restart.example") // written while no poller ran: not lost
+		// The stream is read in order, so A's records came before B's: an email to A now would
+		// be a second one.
+		emails, err := local.SESInbox(t.Context(), s.cfg.SESEndpoint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range emails {
+			if slices.Contains(e.Destination.To, "owner-a@restart.example") {
+				t.Errorf("the owner invitation of A was sent again after a restart: %q", e.Subject)
+			}
+		}
+	})
+}
+
+// call sends a request to the stack's API and returns the status and body.
+func call(t *testing.T, s *stack, method, path, token, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, "http://"+s.addr+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// waitMail waits up to 20 s for an email to address in the stack's SES emulator.
+func waitMail(t *testing.T, s *stack, to string) local.SESEmail {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		emails, err := local.SESInbox(t.Context(), s.cfg.SESEndpoint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range emails {
+			if slices.Contains(e.Destination.To, to) {
+				return e
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no email to %s after 20 s (inbox: %d emails)", to, len(emails))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
