@@ -5,12 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"maps"
 	"net/http"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -102,30 +98,16 @@ func load(root string, table []routes.Route) (*api, *builder, error) {
 			errs = append(errs, fmt.Errorf("ops[%q] has no route in routes.All: remove it or add the route", name))
 		}
 	}
-	codes, err := problemCodes(root)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	for _, c := range codes {
-		if _, ok := codeDocs[c]; !ok {
-			errs = append(errs, fmt.Errorf("apperr code %q has no entry in codeDocs (infra/cmd/apidoc/operations.go)", c))
-		}
-	}
-	for _, c := range slices.Sorted(maps.Keys(codeDocs)) {
-		if !slices.Contains(codes, c) {
-			errs = append(errs, fmt.Errorf("codeDocs names %q, which shared/apperr does not define", c))
-		}
+	var codes []string
+	for _, d := range problemCodes {
+		codes = append(codes, d.Code)
 	}
 	a.Codes = codes
 	if len(errs) > 0 {
 		return nil, nil, errors.Join(errs...)
 	}
 
-	docs, err := newDocIndex(root)
-	if err != nil {
-		return nil, nil, err
-	}
-	b := newBuilder(docs)
+	b := newBuilder()
 	b.problem(codes)
 	for _, o := range a.Ops {
 		if o.Body != nil {
@@ -143,43 +125,6 @@ func load(root string, table []routes.Route) (*api, *builder, error) {
 	}
 	a.Schemas = b.comps
 	return a, b, nil
-}
-
-// problemCodes reads the Code constants of shared/apperr from its source, in order.
-func problemCodes(root string) ([]string, error) {
-	path := filepath.Join(root, "shared", "apperr", "apperr.go")
-	f, err := parser.ParseFile(token.NewFileSet(), path, nil, 0)
-	if err != nil {
-		return nil, fmt.Errorf("reading the problem codes: %w", err)
-	}
-	var codes []string
-	for _, decl := range f.Decls {
-		gd, ok := decl.(*ast.GenDecl)
-		if !ok || gd.Tok != token.CONST {
-			continue
-		}
-		for _, spec := range gd.Specs {
-			vs := spec.(*ast.ValueSpec)
-			for i, n := range vs.Names {
-				if !strings.HasPrefix(n.Name, "Code") || i >= len(vs.Values) {
-					continue
-				}
-				lit, ok := vs.Values[i].(*ast.BasicLit)
-				if !ok || lit.Kind != token.STRING {
-					continue
-				}
-				v, err := strconv.Unquote(lit.Value)
-				if err != nil {
-					return nil, err
-				}
-				codes = append(codes, v)
-			}
-		}
-	}
-	if len(codes) == 0 {
-		return nil, fmt.Errorf("%s defines no Code constants", path)
-	}
-	return codes, nil
 }
 
 // ref returns the schema of tr in mode m (a reference for named and hand-written types).

@@ -164,7 +164,7 @@ func batchOf[T any](name string) *typeRef {
 func resultsOf[T any]() *typeRef {
 	item := reflect.TypeFor[T]()
 	return &typeRef{Name: componentName(item) + "BatchResults", Make: func(b *builder) *Schema {
-		row := b.object(reflect.TypeFor[contract.Result[T]](), "", answerMode)
+		row := b.inline(reflect.TypeFor[contract.Result[T]](), answerMode)
 		row.Description = "The outcome of one row, in the order of the request's rows."
 		for i, p := range row.Properties {
 			switch p.Name {
@@ -205,39 +205,50 @@ func codeList(names []string) string {
 
 // codeDoc says what a problem code means and the status it comes with.
 type codeDoc struct {
+	Code    string
 	Status  int
 	Meaning string
 }
 
-// codeDocs describes every problem code of apperr; the generator stops when apperr has a code
-// this table lacks (or the other way round), so that the list in api.md stays complete.
-var codeDocs = map[string]codeDoc{
-	apperr.CodeValidation:          {400, "The request is not valid: `errors` lists each invalid field (body fields, query parameters, `If-Match`, `Idempotency-Key`)."},
-	apperr.CodeInvalidToken:        {400, "The invitation token is malformed, tampered with, or replaced by a newer one (resend)."},
-	apperr.CodeUnauthorized:        {401, "No valid bearer token."},
-	apperr.CodeForbidden:           {403, "The caller is a member of the account but lacks the role or permission."},
-	apperr.CodeSupportCaseRequired: {403, "A partner account's contacts are added by the vendor: raise a support case (R19)."},
-	apperr.CodeEmailNotVerified:    {403, "Accepting an invitation needs a login whose email the identity provider has verified."},
-	apperr.CodeNotFound:            {404, "No such item, or an account the caller is not a member of (never 403, so that account ids cannot be probed)."},
-	apperr.CodeMethodNotAllowed:    {405, "A known path with another method (the local gateway; API Gateway answers 404)."},
-	apperr.CodeConflict:            {409, "The item is not in a state that allows this (for example an invitation that has ended)."},
-	apperr.CodeContactEmailTaken:   {409, "Another contact of the account has this email; `contactId` names it (R17)."},
-	apperr.CodeLastRecipient:       {409, "The change would leave a required email type without a recipient; `emailTypes` names them (R18)."},
-	apperr.CodeEmailBelongsToUser:  {409, "The email is the owner's or a user's of the account; `userId` names the user when it is one (R4)."},
-	apperr.CodeInvitationPending:   {409, "The email has a pending invitation; `invitationId` names it (R11)."},
-	apperr.CodeRoleTaken:           {409, "A unique role of the site is held by another contact; `contactId` and `role` name them (R21)."},
-	apperr.CodeAlreadyMember:       {409, "The accepting login is already a member of the account (R12)."},
-	apperr.CodeInvitationUsed:      {409, "The invitation has already been accepted (R12)."},
-	apperr.CodeNotAdminEligible:    {409, "The user's linked contact holds no admin-eligible role; `eligibleRoles` lists them (R9)."},
-	apperr.CodeOwnerProtected:      {409, "The owner cannot be changed or removed: transfer ownership first (R5)."},
-	apperr.CodeInvitationExpired:   {410, "The invitation has expired: ask for a new one (R10)."},
-	apperr.CodeInvitationRevoked:   {410, "The invitation was revoked (R14)."},
-	apperr.CodePreconditionFailed:  {412, "`If-Match` does not match the item's current `ETag`: read it again."},
-	apperr.CodeIdempotencyMismatch: {422, "The `Idempotency-Key` was already used with a different request."},
-	apperr.CodeResendTooSoon:       {429, "The invitation was sent less than a minute ago; `retryAfterSeconds` and `Retry-After` say when to retry (R14)."},
-	apperr.CodeTooManyRequests:     {429, "Too many requests: retry after `Retry-After` seconds."},
-	apperr.CodeInternal:            {500, "An internal error; nothing about its cause is disclosed. Retry later."},
+// problemCodes describes every problem code of apperr, in the order the document lists them; a
+// test fails when apperr has a code this table lacks (or the other way round), so that the list
+// in api.md stays complete.
+var problemCodes = []codeDoc{
+	{apperr.CodeValidation, 400, "The request is not valid: `errors` lists each invalid field (body fields, query parameters, `If-Match`, `Idempotency-Key`)."},
+	{apperr.CodeUnauthorized, 401, "No valid bearer token."},
+	{apperr.CodeForbidden, 403, "The caller is a member of the account but lacks the role or permission."},
+	{apperr.CodeNotFound, 404, "No such item, or an account the caller is not a member of (never 403, so that account ids cannot be probed)."},
+	{apperr.CodeMethodNotAllowed, 405, "A known path with another method (the local gateway; API Gateway answers 404)."},
+	{apperr.CodeConflict, 409, "The item is not in a state that allows this (for example an invitation that has ended)."},
+	{apperr.CodePreconditionFailed, 412, "`If-Match` does not match the item's current `ETag`: read it again."},
+	{apperr.CodeIdempotencyMismatch, 422, "The `Idempotency-Key` was already used with a different request."},
+	{apperr.CodeTooManyRequests, 429, "Too many requests: retry after `Retry-After` seconds."},
+	{apperr.CodeContactEmailTaken, 409, "Another contact of the account has this email; `contactId` names it (R17)."},
+	{apperr.CodeLastRecipient, 409, "The change would leave a required email type without a recipient; `emailTypes` names them (R18)."},
+	{apperr.CodeSupportCaseRequired, 403, "A partner account's contacts are added by the vendor: raise a support case (R19)."},
+	{apperr.CodeEmailBelongsToUser, 409, "The email is the owner's or a user's of the account; `userId` names the user when it is one (R4)."},
+	{apperr.CodeInvitationPending, 409, "The email has a pending invitation; `invitationId` names it (R11)."},
+	{apperr.CodeRoleTaken, 409, "A unique role of the site is held by another contact; `contactId` and `role` name them (R21)."},
+	{apperr.CodeAlreadyMember, 409, "The accepting login is already a member of the account (R12)."},
+	{apperr.CodeInvitationExpired, 410, "The invitation has expired: ask for a new one (R10)."},
+	{apperr.CodeInvitationRevoked, 410, "The invitation was revoked (R14)."},
+	{apperr.CodeInvitationUsed, 409, "The invitation has already been accepted (R12)."},
+	{apperr.CodeInvalidToken, 400, "The invitation token is malformed, tampered with, or replaced by a newer one (resend)."},
+	{apperr.CodeResendTooSoon, 429, "The invitation was sent less than a minute ago; `retryAfterSeconds` and `Retry-After` say when to retry (R14)."},
+	{apperr.CodeNotAdminEligible, 409, "The user's linked contact holds no admin-eligible role; `eligibleRoles` lists them (R9)."},
+	{apperr.CodeOwnerProtected, 409, "The owner cannot be changed or removed: transfer ownership first (R5)."},
+	{apperr.CodeInternal, 500, "An internal error; nothing about its cause is disclosed. Retry later."},
+	{apperr.CodeEmailNotVerified, 403, "Accepting an invitation needs a login whose email the identity provider has verified."},
 }
+
+// codeDocs is problemCodes by code.
+var codeDocs = func() map[string]codeDoc {
+	m := map[string]codeDoc{}
+	for _, d := range problemCodes {
+		m[d.Code] = d
+	}
+	return m
+}()
 
 // problemExtras are the members some problems add beyond RFC 9457's and the code.
 var problemExtras = props{
@@ -272,16 +283,39 @@ var fieldAliases = map[string]string{
 	"CreateAccountInput.owner": "NewOwnerInput",
 }
 
-// typeDescriptions replace a type's doc comment where it speaks of Go rather than of the API.
+// typeDescriptions describe every component schema (a Page's description is made from its item).
 var typeDescriptions = map[string]string{
-	"NewOwnerInput":      "The owner details of a new account: first name, last name and email are required.",
-	"OwnerInput":         "Owner details to change: absent fields are left alone; `null` removes phone, company or address.",
-	"CreateContactInput": "The body of a contact create, and one row of a contact batch.",
-	"UpdateContactInput": "The body of a contact update; `null` removes an optional field.",
-	"UpdateAccountInput": "The body of an account update; `null` removes an optional field.",
-	"CreateSiteInput":    "The body of a site create.",
-	"TokenInput":         "The body of an invitation look-up or accept: the token from the invitation link.",
-	"Relationship":       "A contact's roles on a site (R21). A contact's own `relationships` leave out `contactId`.",
+	"NewOwnerInput":         "The owner details of a new account: first name, last name and email are required.",
+	"OwnerInput":            "Owner details to change: absent fields are left alone; `null` removes phone, company or address.",
+	"CreateContactInput":    "The body of a contact create, and one row of a contact batch.",
+	"UpdateContactInput":    "The body of a contact update; `null` removes an optional field.",
+	"UpdateAccountInput":    "The body of an account update; `null` removes an optional field.",
+	"CreateSiteInput":       "The body of a site create.",
+	"TokenInput":            "The body of an invitation look-up or accept: the token from the invitation link.",
+	"Relationship":          "A contact's roles on a site (R21). A contact's own `relationships` leave out `contactId`.",
+	"Account":               "Account is a customer's or partner's tenant (R1).",
+	"AccountSummary":        "AccountSummary is an account as GET /me/accounts lists it.",
+	"Actor":                 "Actor is who made a change or an invitation: a login (with its email) or an operator.",
+	"AuditEntry":            "AuditEntry records one change (R23): who, what, when and the changed fields.",
+	"Catalog":               "Catalog is what GET /catalog answers.",
+	"Contact":               "Contact is a person of an account who receives email (R16).",
+	"CreateAccountInput":    "CreateAccountInput is the body of POST /accounts.",
+	"CreateInvitationInput": "CreateInvitationInput is the body of POST /accounts/{id}/invitations.",
+	"Delivery":              "Delivery is the delivery status of an invitation's last email (DESIGN §4).",
+	"EmailType":             "EmailType is a kind of email a contact or the owner may receive (R18).",
+	"FieldError":            "FieldError is one invalid field of a request body or query (JSON pointer style path).",
+	"Invitation":            "Invitation invites an email to join an account (R10–R15).",
+	"InvitationView":        "InvitationView is what the look-up shows a recipient before accepting (a \"join as X\" screen).",
+	"MyAccount":             "MyAccount is one account of the calling login, as GET /me/accounts lists it.",
+	"Owner":                 "Owner is the owner details of an account (R1).",
+	"Permission":            "Permission is a user permission (R8).",
+	"RelationshipInput":     "RelationshipInput is the body of PUT /accounts/{accountId}/sites/{siteId}/contacts/{contactId} (R21): the relationship's complete set of roles, which replaces the current one.",
+	"RelationshipRow":       "RelationshipRow is one row of POST /accounts/{accountId}/sites/{siteId}/contacts/batch: a PUT of contact ContactID's relationship with the site of the path.",
+	"Role":                  "Role is a contact role a relationship may hold (R21).",
+	"Site":                  "Site is a support site of an account (R20).",
+	"TransferInput":         "TransferInput is the body of POST /accounts/{id}/ownership (R5).",
+	"UpdateUserInput":       "UpdateUserInput is the body of PATCH /accounts/{id}/users/{userId}.",
+	"User":                  "User is a login's membership of an account (R6).",
 }
 
 // Enumerations and constraints the Go types cannot carry.
@@ -300,15 +334,6 @@ func enum(values []any) func(*Schema) *Schema {
 		if s.nullable {
 			s.Enum = append(s.Enum, nil)
 		}
-		return s
-	}
-}
-
-// maxLen returns a fix that limits a string to n characters, with format f when not "".
-func maxLen(n int, f string) func(*Schema) *Schema {
-	return func(s *Schema) *Schema {
-		s.MaxLength = intp(n)
-		s.Format = f
 		return s
 	}
 }
@@ -343,27 +368,21 @@ func unique(s *Schema) *Schema {
 	return s
 }
 
-// fieldFixes add enumerations and limits to fields, by "Schema.field".
+// fieldFixes add enumerations and list constraints to fields, by "Schema.field"; string limits
+// come from the validation's own table, domain.Limits.
 var fieldFixes = map[string]func(*Schema) *Schema{
 	"Account.type":                       enum(accountTypes),
 	"AccountSummary.type":                enum(accountTypes),
 	"CreateAccountInput.type":            enum(accountTypes),
-	"CreateAccountInput.name":            maxLen(domain.MaxNameLength, ""),
-	"CreateAccountInput.legacyId":        maxLen(domain.MaxNameLength, ""),
 	"UpdateAccountInput.type":            notNull(enum(accountTypes)),
-	"UpdateAccountInput.name":            notNull(maxLen(domain.MaxNameLength, "")),
-	"UpdateAccountInput.legacyId":        maxLen(domain.MaxNameLength, ""),
+	"UpdateAccountInput.name":            notNull(),
 	"UpdateAccountInput.ownerEmailTypes": unique,
-	"NewOwnerInput.firstName":            notNull(maxLen(domain.MaxNameLength, "")),
-	"NewOwnerInput.lastName":             notNull(maxLen(domain.MaxNameLength, "")),
-	"NewOwnerInput.email":                notNull(maxLen(domain.MaxEmailLength, "email")),
-	"NewOwnerInput.company":              maxLen(domain.MaxTextLength, ""),
-	"NewOwnerInput.address":              maxLen(domain.MaxTextLength, ""),
-	"OwnerInput.firstName":               notNull(maxLen(domain.MaxNameLength, "")),
-	"OwnerInput.lastName":                notNull(maxLen(domain.MaxNameLength, "")),
-	"OwnerInput.email":                   notNull(maxLen(domain.MaxEmailLength, "email")),
-	"OwnerInput.company":                 maxLen(domain.MaxTextLength, ""),
-	"OwnerInput.address":                 maxLen(domain.MaxTextLength, ""),
+	"NewOwnerInput.firstName":            notNull(),
+	"NewOwnerInput.lastName":             notNull(),
+	"NewOwnerInput.email":                notNull(),
+	"OwnerInput.firstName":               notNull(),
+	"OwnerInput.lastName":                notNull(),
+	"OwnerInput.email":                   notNull(),
 	"User.role":                          enum(memberRoles),
 	"MyAccount.role":                     enum(memberRoles),
 	"UpdateUserInput.permissions":        unique,
@@ -372,28 +391,20 @@ var fieldFixes = map[string]func(*Schema) *Schema{
 	"InvitationView.kind":                enum(invitationKinds),
 	"InvitationView.status":              enum(invitationStates),
 	"Delivery.status":                    enum(deliveryStates),
-	"CreateInvitationInput.email":        maxLen(domain.MaxEmailLength, "email"),
 	"CreateInvitationInput.permissions":  unique,
 	"CreateInvitationInput.expiresInDays": func(s *Schema) *Schema {
 		s.Minimum, s.Maximum, s.Default = intp(domain.MinInvitationDays), intp(domain.MaxInvitationDays), domain.DefaultInvitationDays
 		return s
 	},
-	"CreateContactInput.email":      maxLen(domain.MaxEmailLength, "email"),
-	"CreateContactInput.firstName":  maxLen(domain.MaxNameLength, ""),
-	"CreateContactInput.lastName":   maxLen(domain.MaxNameLength, ""),
 	"CreateContactInput.emailTypes": unique,
-	"UpdateContactInput.email":      notNull(maxLen(domain.MaxEmailLength, "email")),
-	"UpdateContactInput.firstName":  maxLen(domain.MaxNameLength, ""),
-	"UpdateContactInput.lastName":   maxLen(domain.MaxNameLength, ""),
+	"UpdateContactInput.email":      notNull(),
 	"UpdateContactInput.emailTypes": unique,
-	"CreateSiteInput.name":          maxLen(2*domain.MaxNameLength, ""),
-	"CreateSiteInput.legacyId":      maxLen(domain.MaxNameLength, ""),
 	"RelationshipInput.roles":       minItems(1),
 	"RelationshipRow.roles":         minItems(1),
 }
 
-// fieldDescriptions describe fields whose source comment is missing or speaks of Go, by
-// "Schema.field", or "GoType.field" for every instance of a generic type.
+// fieldDescriptions describe fields, by "Schema.field", "GoType.field" for every instance of a
+// generic type, or "*.field" for every schema.
 var fieldDescriptions = map[string]string{
 	"*.accountId":                         "The account's id (`acc_…`).",
 	"*.createdAt":                         "When it was created.",
@@ -502,6 +513,7 @@ var fieldDescriptions = map[string]string{
 	"FieldError.message":                  "What is wrong with it.",
 	"Page.items":                          "The page's items, in the list's order.",
 	"Page.nextCursor":                     "The `cursor` of the next page; absent on the last page.",
+	"Contact.userId":                      "The user linked by accepting the contact's welcome invitation (R22).",
 }
 
 // problemName is the component name of the problem schema.

@@ -4,17 +4,16 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"go/ast"
-	"go/doc"
-	"go/parser"
-	"go/token"
 	"maps"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3gen"
+
+	"rollcall/shared/domain"
 )
 
 // Schema is a JSON Schema (2020-12, as OpenAPI 3.1 uses it) with the keywords the generator
@@ -172,17 +171,17 @@ type component struct {
 	Mode   mode
 }
 
-// builder derives schemas from Go types by reflection and collects the named ones as components.
+// builder derives schemas from Go types (reflected by kin-openapi's openapi3gen) and collects
+// the named ones as components.
 type builder struct {
-	docs  *docIndex
 	comps map[string]*component
 	used  map[string]bool // entries of the generator's tables that a schema used
 	errs  []error
 }
 
-// newBuilder returns a builder that describes types with the doc comments of docs.
-func newBuilder(docs *docIndex) *builder {
-	return &builder{docs: docs, comps: map[string]*component{}, used: map[string]bool{}}
+// newBuilder returns a builder with no components yet.
+func newBuilder() *builder {
+	return &builder{comps: map[string]*component{}, used: map[string]bool{}}
 }
 
 // unused reports the entries of the generator's tables that no schema used: they name a type or
@@ -245,52 +244,91 @@ func baseName(t reflect.Type) string {
 	return base
 }
 
+// node is what openapi3gen's customizer saw of one schema it made: the Go type and the struct
+// tag of the field it is for.
+type node struct {
+	Go  reflect.Type
+	Tag reflect.StructTag
+}
+
+// reflected is one Go type reflected by openapi3gen, with what is known of each of its schemas.
+type reflected struct {
+	root  *openapi3.Schema
+	nodes map[*openapi3.Schema]node
+}
+
+// reflect reflects t with openapi3gen (fields by their json tags, time.Time as date-time).
+func reflectType(t reflect.Type) (reflected, error) {
+	r := reflected{nodes: map[*openapi3.Schema]node{}}
+	g := openapi3gen.NewGenerator(openapi3gen.SchemaCustomizer(
+		func(_ string, t reflect.Type, tag reflect.StructTag, s *openapi3.Schema) error {
+			r.nodes[s] = node{Go: t, Tag: tag}
+			return nil
+		}))
+	ref, err := g.GenerateSchemaRef(t)
+	if err != nil {
+		return r, fmt.Errorf("%s: %w", t, err)
+	}
+	r.root = ref.Value
+	return r, nil
+}
+
 // schema returns the schema of Go type t in mode m: a reference for named structs (which become
 // components), an inline schema otherwise.
 func (b *builder) schema(t reflect.Type, m mode) *Schema {
+	r, err := reflectType(t)
+	if err != nil {
+		b.fail("%v", err)
+		return &Schema{}
+	}
+	return b.convert(r, r.root, m)
+}
+
+// inline is the object schema of struct t in mode m, not made a component.
+func (b *builder) inline(t reflect.Type, m mode) *Schema {
+	r, err := reflectType(t)
+	if err != nil {
+		b.fail("%v", err)
+		return &Schema{}
+	}
+	return b.object(r, r.root, "", m)
+}
+
+// convert turns openapi3gen's schema s (part of r) into the document's: named structs become
+// components, domain.Optional[T] is T or null, integers carry no format.
+func (b *builder) convert(r reflected, s *openapi3.Schema, m mode) *Schema {
+	t := r.nodes[s].Go
 	if t == timeType {
 		return &Schema{Type: "string", Format: "date-time"}
 	}
 	if v, ok := optionalValue(t); ok {
 		return makeNullable(b.schema(v, m))
 	}
-	switch t.Kind() {
-	case reflect.Pointer:
-		return b.schema(t.Elem(), m)
-	case reflect.String:
-		return &Schema{Type: "string"}
-	case reflect.Bool:
-		return &Schema{Type: "boolean"}
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return &Schema{Type: "integer"}
-	case reflect.Float32, reflect.Float64:
-		return &Schema{Type: "number"}
-	case reflect.Slice, reflect.Array:
-		return &Schema{Type: "array", Items: b.schema(t.Elem(), m)}
-	case reflect.Map:
-		if t.Key().Kind() != reflect.String {
-			b.fail("%s: map keys must be strings to be JSON", t)
-		}
-		s := &Schema{Type: "object"}
-		if el := b.schema(t.Elem(), m); el.Type != nil || el.Ref != "" || el.AnyOf != nil {
-			s.AdditionalProperties = el
-		}
-		return s
-	case reflect.Interface:
-		return &Schema{} // any JSON value
-	case reflect.Struct:
-		if t.Name() == "" {
-			return b.object(t, "", m)
-		}
-		return b.named(t, componentName(t), m)
+	if t != nil && t.Kind() == reflect.Struct && t.Name() != "" {
+		return b.named(t, componentName(t), m, func() *Schema { return b.object(r, s, componentName(t), m) })
 	}
-	b.fail("%s: no JSON schema for kind %s", t, t.Kind())
-	return &Schema{}
+	switch {
+	case s.Type.Is("string"), s.Type.Is("boolean"), s.Type.Is("integer"), s.Type.Is("number"):
+		return &Schema{Type: (*s.Type)[0]}
+	case s.Type.Is("array"):
+		return &Schema{Type: "array", Items: b.convert(r, s.Items.Value, m)}
+	case s.Type.Is("object") && t != nil && t.Kind() == reflect.Map:
+		out := &Schema{Type: "object"}
+		if el := s.AdditionalProperties.Schema; el != nil {
+			if x := b.convert(r, el.Value, m); x.Type != nil || x.Ref != "" || x.AnyOf != nil {
+				out.AdditionalProperties = x
+			}
+		}
+		return out
+	case s.Type.Is("object"):
+		return b.object(r, s, "", m)
+	}
+	return &Schema{} // an interface: any JSON value
 }
 
-// named makes (once) the component called name for struct t and returns a reference to it.
-func (b *builder) named(t reflect.Type, name string, m mode) *Schema {
+// named makes (once, with make) the component called name for struct t and returns a reference
+// to it.
+func (b *builder) named(t reflect.Type, name string, m mode, make func() *Schema) *Schema {
 	if c, ok := b.comps[name]; ok {
 		if c.Go != t {
 			b.fail("schema name %s is used by both %s and %s: give one an alias", name, c.Go, t)
@@ -301,8 +339,8 @@ func (b *builder) named(t reflect.Type, name string, m mode) *Schema {
 	}
 	c := &component{Go: t, Mode: m, Schema: &Schema{}}
 	b.comps[name] = c // before the fields, so that a recursive type refers to itself
-	*c.Schema = *b.object(t, name, m)
-	desc := b.docs.typeDoc(t)
+	*c.Schema = *make()
+	desc := ""
 	if baseName(t) == "Page" {
 		desc = fmt.Sprintf("One page of a list of %s: `items`, and `nextCursor` while more pages follow.", strings.TrimSuffix(name, "Page"))
 	}
@@ -310,73 +348,41 @@ func (b *builder) named(t reflect.Type, name string, m mode) *Schema {
 		desc = d
 		b.used["type "+name] = true
 	}
+	if desc == "" {
+		b.fail("schema %s has no description: add one to typeDescriptions", name)
+	}
 	c.Schema.Description = desc
 	return refTo(name)
 }
 
-// object is the object schema of struct t; name is its component name ("" when inline).
-func (b *builder) object(t reflect.Type, name string, m mode) *Schema {
-	s := &Schema{Type: "object"}
+// object is the object schema of struct schema s (of r); name is its component name ("" when
+// inline). Properties keep the Go fields' order; answers require the fields that are not
+// omitempty, requests those requestRequired names and refuse unknown fields.
+func (b *builder) object(r reflected, s *openapi3.Schema, name string, m mode) *Schema {
+	t := r.nodes[s].Go
+	out := &Schema{Type: "object"}
 	var required []string
-	b.fields(t, name, m, s, &required)
-	if m == requestMode {
-		s.AdditionalProperties = false // bodies are decoded with unknown fields refused
-		for _, f := range requestRequired[name] {
-			if s.Properties.get(f) == nil {
-				b.fail("requestRequired[%s] names %q, which %s has no JSON field for", name, f, t)
-			}
-		}
-		required = requestRequired[name]
-		b.used["required "+name] = true
-	}
-	if len(required) > 0 {
-		s.Required = slices.Clone(required)
-	}
-	return s
-}
-
-// fields adds the JSON fields of struct t to s (embedded structs inline, as encoding/json does).
-func (b *builder) fields(t reflect.Type, name string, m mode, s *Schema, required *[]string) {
-	for i := range t.NumField() {
-		f := t.Field(i)
-		tag := f.Tag.Get("json")
-		if tag == "-" {
-			continue
-		}
-		jsonName, opts, _ := strings.Cut(tag, ",")
-		if f.Anonymous && jsonName == "" {
-			ft := f.Type
-			if ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			if ft.Kind() == reflect.Struct {
-				b.fields(ft, name, m, s, required)
-				continue
-			}
-		}
-		if !f.IsExported() {
-			continue
-		}
-		if jsonName == "" {
-			jsonName = f.Name
-		}
+	order := fieldOrder(t)
+	names := slices.SortedFunc(maps.Keys(s.Properties), func(x, y string) int { return order[x] - order[y] })
+	for _, jsonName := range names {
+		ps := s.Properties[jsonName].Value
 		key := name + "." + jsonName
 		var fs *Schema
 		if alias, ok := fieldAliases[key]; ok {
 			b.used[key] = true
-			ft := f.Type
-			for ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			fs = b.named(ft, alias, m)
+			ft := r.nodes[ps].Go
+			fs = b.named(ft, alias, m, func() *Schema { return b.object(r, ps, alias, m) })
 		} else {
-			fs = b.schema(f.Type, m)
+			fs = b.convert(r, ps, m)
 		}
 		if fix, ok := fieldFixes[key]; ok {
 			fs = fix(fs)
 			b.used[key] = true
 		}
-		desc := b.docs.fieldDoc(t, f.Name)
+		if f, ok := domain.Limits[baseName(t)+"."+jsonName]; ok && m == requestMode {
+			fs = limit(fs, f)
+		}
+		desc := ""
 		for _, k := range []string{key, baseName(t) + "." + jsonName, "*." + jsonName} {
 			if d, ok := fieldDescriptions[k]; ok {
 				desc = d
@@ -391,131 +397,61 @@ func (b *builder) fields(t reflect.Type, name string, m mode, s *Schema, require
 				fs = &Schema{Ref: fs.Ref, Description: desc} // OpenAPI 3.1 allows siblings of $ref
 			}
 		}
-		s.Properties = append(s.Properties, prop{jsonName, fs})
+		out.Properties = append(out.Properties, prop{jsonName, fs})
+		_, opts, _ := strings.Cut(r.nodes[ps].Tag.Get("json"), ",")
 		if !strings.Contains(","+opts+",", ",omitempty,") && !strings.Contains(","+opts+",", ",omitzero,") {
-			*required = append(*required, jsonName)
+			required = append(required, jsonName)
 		}
 	}
-}
-
-// docIndex reads the doc comments of the module's packages, so that schemas describe types and
-// fields as their source does.
-type docIndex struct {
-	root, module string
-	pkgs         map[string]*pkgDocs
-}
-
-type pkgDocs struct {
-	types  map[string]string // type name → doc comment
-	fields map[string]string // type.Field → doc or line comment
-}
-
-// newDocIndex reads the module path from root/go.mod; packages are parsed when first asked for.
-func newDocIndex(root string) (*docIndex, error) {
-	mod, err := os.ReadFile(filepath.Join(root, "go.mod"))
-	if err != nil {
-		return nil, err
-	}
-	var module string
-	for _, line := range strings.Split(string(mod), "\n") {
-		if m, ok := strings.CutPrefix(strings.TrimSpace(line), "module "); ok {
-			module = strings.Trim(strings.TrimSpace(m), `"`)
-			break
-		}
-	}
-	if module == "" {
-		return nil, fmt.Errorf("%s/go.mod names no module", root)
-	}
-	return &docIndex{root: root, module: module, pkgs: map[string]*pkgDocs{}}, nil
-}
-
-// pkg returns the docs of package path, parsing its source once; nil outside the module.
-func (d *docIndex) pkg(path string) *pkgDocs {
-	if p, ok := d.pkgs[path]; ok {
-		return p
-	}
-	rel, ok := strings.CutPrefix(path, d.module+"/")
-	if !ok {
-		d.pkgs[path] = nil
-		return nil
-	}
-	p := &pkgDocs{types: map[string]string{}, fields: map[string]string{}}
-	d.pkgs[path] = p
-	dir := filepath.Join(d.root, filepath.FromSlash(rel))
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return p
-	}
-	fset := token.NewFileSet()
-	for _, e := range entries {
-		n := e.Name()
-		if !strings.HasSuffix(n, ".go") || strings.HasSuffix(n, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, filepath.Join(dir, n), nil, parser.ParseComments)
-		if err != nil {
-			continue
-		}
-		for _, decl := range f.Decls {
-			gd, ok := decl.(*ast.GenDecl)
-			if !ok || gd.Tok != token.TYPE {
-				continue
-			}
-			for _, spec := range gd.Specs {
-				ts := spec.(*ast.TypeSpec)
-				text := ts.Doc.Text()
-				if text == "" && len(gd.Specs) == 1 {
-					text = gd.Doc.Text()
-				}
-				p.types[ts.Name.Name] = text
-				st, ok := ts.Type.(*ast.StructType)
-				if !ok {
-					continue
-				}
-				for _, fl := range st.Fields.List {
-					c := fl.Doc.Text()
-					if c == "" {
-						c = fl.Comment.Text()
-					}
-					for _, n := range fl.Names {
-						p.fields[ts.Name.Name+"."+n.Name] = oneLine(c)
-					}
-				}
+	if m == requestMode {
+		out.AdditionalProperties = false // bodies are decoded with unknown fields refused
+		for _, f := range requestRequired[name] {
+			if out.Properties.get(f) == nil {
+				b.fail("requestRequired[%s] names %q, which %s has no JSON field for", name, f, t)
 			}
 		}
+		required = requestRequired[name]
+		b.used["required "+name] = true
 	}
-	return p
+	if len(required) > 0 {
+		out.Required = slices.Clone(required)
+	}
+	return out
 }
 
-// typeDoc is the first sentence of t's doc comment.
-func (d *docIndex) typeDoc(t reflect.Type) string {
-	p := d.pkg(t.PkgPath())
-	if p == nil {
-		return ""
+// fieldOrder numbers the JSON names of struct t's fields in declaration order (embedded
+// structs' fields in place), so that properties keep the Go order (openapi3gen sorts them).
+func fieldOrder(t reflect.Type) map[string]int {
+	out := map[string]int{}
+	for _, f := range reflect.VisibleFields(t) {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "" {
+			name = f.Name
+		}
+		if _, seen := out[name]; !seen && f.IsExported() {
+			out[name] = len(out)
+		}
 	}
-	return new(doc.Package).Synopsis(p.types[baseName(t)])
+	return out
 }
 
-// fieldDoc is the comment of field of struct t.
-func (d *docIndex) fieldDoc(t reflect.Type, field string) string {
-	p := d.pkg(t.PkgPath())
-	if p == nil {
-		return ""
+// limit applies the validation's limits of a string field (domain.Limits) to its schema s.
+func limit(s *Schema, f domain.Field) *Schema {
+	target := s
+	if len(s.AnyOf) > 0 {
+		target = s.AnyOf[0]
 	}
-	return sentence(p.fields[baseName(t)+"."+field])
-}
-
-// sentence makes a comment a sentence: capitalised, with a full stop.
-func sentence(s string) string {
-	if s == "" {
-		return s
+	if target.Enum != nil {
+		return s // the values are the limit
 	}
-	s = strings.ToUpper(s[:1]) + s[1:]
-	if !strings.HasSuffix(s, ".") {
-		s += "."
+	if f.MaxLength > 0 {
+		target.MaxLength = intp(f.MaxLength)
+	}
+	if f.Format != "" {
+		target.Format = f.Format
+	}
+	if f.Pattern != "" {
+		target.Pattern = f.Pattern
 	}
 	return s
 }
-
-// oneLine joins the lines of a comment.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
