@@ -48,8 +48,16 @@ type Stage struct {
 	Alarms     bool   `json:"alarms"`               // create CloudWatch alarms and their SNS topic
 	AlarmEmail string `json:"alarmEmail,omitempty"` // subscribed to the alarm topic when set
 
-	Throttling       Throttling `json:"throttling"`       // API-wide request rate and burst limits
-	LogRetentionDays int        `json:"logRetentionDays"` // retention of every log group
+	Throttling          Throttling `json:"throttling"`          // API-wide request rate and burst limits
+	SensitiveThrottling Throttling `json:"sensitiveThrottling"` // tighter limits of SensitiveRoutes
+	LogRetentionDays    int        `json:"logRetentionDays"`    // retention of every log group
+	LogLevel            string     `json:"logLevel"`            // functions' LOG_LEVEL: DEBUG, INFO, WARN or ERROR
+
+	LatencyP99Ms      int  `json:"latencyP99Ms"`      // alarm when a route's p99 latency is over this
+	CanaryDeployments bool `json:"canaryDeployments"` // CodeDeploy canary (10 % for 5 min) instead of all at once
+
+	CustomerManagedKey bool `json:"customerManagedKey"` // encrypt the table with a KMS key of the stack
+	Backup             bool `json:"backup"`             // an AWS Backup plan over the table
 
 	RetainData          bool `json:"retainData"`          // keep table, secret, user pool and logs when the stack goes
 	DeletionProtection  bool `json:"deletionProtection"`  // table and user pool deletion protection, stack termination protection
@@ -88,6 +96,18 @@ const (
 
 // logRetentions are the retention periods CloudWatch Logs accepts, in days.
 var logRetentions = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+// logLevels are the values of logLevel (the functions' LOG_LEVEL, shared/reqlog).
+var logLevels = []string{"DEBUG", "INFO", "WARN", "ERROR"}
+
+// SensitiveRoutes are the routes whose throttling is the stage's sensitiveThrottling: the
+// invitation token routes (guessing) and the batch routes (each request is up to 100 writes).
+var SensitiveRoutes = []string{
+	"POST /invitations/lookup",
+	"POST /invitations/accept",
+	"POST /accounts/{accountId}/contacts/batch",
+	"POST /accounts/{accountId}/sites/{siteId}/contacts/batch",
+}
 
 var (
 	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
@@ -166,10 +186,10 @@ func (s Stage) Validate() error {
 	if !stagePattern.MatchString(s.Name) {
 		return bad("name", "must be lower-case letters and digits, starting with a letter, at most 16")
 	}
-	if s.Account != "" && !accountPattern.MatchString(s.Account) {
-		return bad("account", "%q is not a 12-digit AWS account id", s.Account)
+	if !accountPattern.MatchString(s.Account) {
+		return bad("account", "%q is not a 12-digit AWS account id (every stage pins its account)", s.Account)
 	}
-	if s.Region != "" && !regionPattern.MatchString(s.Region) {
+	if !regionPattern.MatchString(s.Region) {
 		return bad("region", "%q is not an AWS region", s.Region)
 	}
 	if u, err := url.Parse(s.PortalURL); err != nil || u.Scheme != "https" || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
@@ -204,6 +224,20 @@ func (s Stage) Validate() error {
 	}
 	if s.Throttling.RateLimit <= 0 || s.Throttling.BurstLimit <= 0 {
 		return bad("throttling", "rateLimit and burstLimit must both be positive")
+	}
+	if t := s.SensitiveThrottling; t.RateLimit <= 0 || t.BurstLimit <= 0 ||
+		t.RateLimit >= s.Throttling.RateLimit || t.BurstLimit >= s.Throttling.BurstLimit {
+		return bad("sensitiveThrottling", "rateLimit and burstLimit must be positive and below throttling's (%v, %d)",
+			s.Throttling.RateLimit, s.Throttling.BurstLimit)
+	}
+	if !slices.Contains(logLevels, s.LogLevel) {
+		return bad("logLevel", "%q is not one of %v", s.LogLevel, logLevels)
+	}
+	if s.Alarms && s.LatencyP99Ms <= 0 {
+		return bad("latencyP99Ms", "must be a positive number of milliseconds when alarms is true")
+	}
+	if s.CanaryDeployments && !s.Alarms {
+		return bad("canaryDeployments", "needs alarms: the 5xx and latency alarms roll a canary back")
 	}
 	if !slices.Contains(logRetentions, s.LogRetentionDays) {
 		return bad("logRetentionDays", "%d is not one of %v", s.LogRetentionDays, logRetentions)
@@ -276,6 +310,7 @@ func (s Stage) Environment(extra map[string]string) (map[string]string, error) {
 		return nil, err
 	}
 	env := map[string]string{
+		"LOG_LEVEL":             s.LogLevel,
 		config.EnvStage:         s.Name,
 		config.EnvOperatorGroup: s.OperatorGroup,
 		config.EnvPortalURL:     s.PortalURL,
@@ -294,6 +329,10 @@ func (s Stage) Environment(extra map[string]string) (map[string]string, error) {
 
 // StackName is the CloudFormation stack name of the stage: Rollcall-<stage>.
 func (s Stage) StackName() string { return "Rollcall-" + s.Name }
+
+// TableName is the stage's table name, rollcall-<stage>: fixed, so that CloudFormation refuses
+// any change that would replace the table.
+func (s Stage) TableName() string { return s.resourcePrefix() }
 
 // resourcePrefix prefixes the physical names the stack chooses (functions, log groups, API).
 func (s Stage) resourcePrefix() string { return "rollcall-" + s.Name }

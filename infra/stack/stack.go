@@ -52,7 +52,12 @@ type Stack struct {
 	Table     awsdynamodb.Table
 	API       awsapigatewayv2.HttpApi
 	Functions map[string]awslambda.Function // by function name (routes' Function, EmailFunction)
+	Aliases   map[string]awslambda.Alias    // each function's LiveAlias, which API Gateway and the stream call
 }
+
+// LiveAlias is the alias of every function that API Gateway and the stream event source invoke;
+// a deploy publishes a new version and moves the alias to it (gradually in canary stages).
+const LiveAlias = "live"
 
 // New adds stage s's stack, Rollcall-<stage>, to scope. It returns an error, and adds nothing,
 // when a function's bootstrap is missing from p.AssetDir or the route table is inconsistent.
@@ -72,9 +77,12 @@ func New(scope constructs.Construct, s Stage, p Props) (*Stack, error) {
 		}
 	}
 
+	// A stage that keeps its data keeps it on update or delete, but not on a failed first
+	// create: CloudFormation's rollback then removes what it made (RetainExceptOnCreate), so
+	// that no log group, table or secret of a fixed name is left behind to fail the retry.
 	removal := awscdk.RemovalPolicy_DESTROY
 	if s.RetainData {
-		removal = awscdk.RemovalPolicy_RETAIN
+		removal = awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE
 	}
 	stack := awscdk.NewStack(scope, jsii.String(s.StackName()), &awscdk.StackProps{
 		StackName:             jsii.String(s.StackName()),
@@ -85,18 +93,24 @@ func New(scope constructs.Construct, s Stage, p Props) (*Stack, error) {
 	awscdk.Tags_Of(stack).Add(jsii.String("project"), jsii.String("rollcall"), nil)
 	awscdk.Tags_Of(stack).Add(jsii.String("stage"), jsii.String(s.Name), nil)
 
-	b := &builder{stage: s, stack: stack, removal: removal, assetDir: p.AssetDir, out: &Stack{Stack: stack, Functions: map[string]awslambda.Function{}}}
+	b := &builder{stage: s, stack: stack, removal: removal, assetDir: p.AssetDir,
+		out: &Stack{Stack: stack, Functions: map[string]awslambda.Function{}, Aliases: map[string]awslambda.Alias{}}}
 	b.table()
 	b.signingKey()
 	b.api()
 	for _, r := range routes.All {
 		b.routeFunction(r)
 	}
+	b.routeThrottles()
 	b.emailFunction()
 	b.restrictSigningKey()
 	if s.Alarms {
-		b.alarms()
+		set := b.alarms()
+		if s.CanaryDeployments {
+			b.canaryDeployments(set)
+		}
 	}
+	b.dashboard()
 	b.outputs()
 
 	// cdk-nag's AwsSolutions rules run on every synthesis of the stack: in `cdk synth`, where
@@ -192,6 +206,7 @@ type builder struct {
 	issuer      *string
 	dlq         awssqs.Queue
 	identity    awsses.EmailIdentity
+	apiRoutes   []awsapigatewayv2.HttpRoute
 }
 
 // table declares the DynamoDB table from shared/table: on-demand, GSI1, TTL, stream with new and
@@ -201,7 +216,11 @@ func (b *builder) table() {
 	attr := func(name string) *awsdynamodb.Attribute {
 		return &awsdynamodb.Attribute{Name: jsii.String(name), Type: awsdynamodb.AttributeType_STRING}
 	}
-	b.tbl = awsdynamodb.NewTable(b.stack, jsii.String("Table"), &awsdynamodb.TableProps{
+	props := &awsdynamodb.TableProps{
+		// A fixed name is the deploy-time guard against replacing the table: CloudFormation
+		// refuses to replace a resource with a custom name (it cannot create the new one
+		// beside the old), so a change that would swap in a new, empty table fails instead.
+		TableName:           jsii.String(s.TableName()),
 		PartitionKey:        attr(table.PK),
 		SortKey:             attr(table.SK),
 		BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
@@ -212,7 +231,15 @@ func (b *builder) table() {
 		},
 		DeletionProtection: jsii.Bool(s.DeletionProtection),
 		RemovalPolicy:      b.removal,
-	})
+	}
+	if s.CustomerManagedKey {
+		props.Encryption = awsdynamodb.TableEncryption_CUSTOMER_MANAGED
+		props.EncryptionKey = b.tableKey()
+	}
+	b.tbl = awsdynamodb.NewTable(b.stack, jsii.String("Table"), props)
+	if s.Backup {
+		b.backup()
+	}
 	b.tbl.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
 		IndexName:      jsii.String(table.GSI1),
 		PartitionKey:   attr(table.GSI1PK),
@@ -414,8 +441,11 @@ func (b *builder) logGroup(scope constructs.Construct, id, name string) awslogs.
 }
 
 // function declares Lambda function name (arm64, provided.al2023, its built bootstrap) with its
-// own role, which may write only to the function's own log group; callers add the rest.
-func (b *builder) function(name, description string, env map[string]string, memoryMB int, timeout time.Duration) (awslambda.Function, awsiam.Role) {
+// own role, which may write only to the function's own log group and send X-Ray traces; callers
+// add the rest. The function logs in Lambda's JSON format at the stage's level and is traced
+// (active X-Ray tracing); each deploy whose code or configuration changed publishes a version,
+// and the LiveAlias points at it. It returns the alias, which is what callers wire.
+func (b *builder) function(name, description string, env map[string]string, memoryMB int, timeout time.Duration) (awslambda.Function, awslambda.Alias, awsiam.Role) {
 	scope := constructs.NewConstruct(b.stack, jsii.String(constructID(name)))
 	fnName := b.stage.resourcePrefix() + "-" + name
 	logs := b.logGroup(scope, "Logs", "/aws/lambda/"+fnName)
@@ -440,9 +470,38 @@ func (b *builder) function(name, description string, env map[string]string, memo
 		Role:         role,
 		LogGroup:     logs,
 		Environment:  &vars,
+		Tracing:      awslambda.Tracing_ACTIVE,
+		// Lambda's JSON log format; its own filter lets INFO through even when the stage logs
+		// at WARN or ERROR, because the request lines (INFO) carry the metrics: LOG_LEVEL,
+		// which the code applies, filters every other line.
+		LoggingFormat:         awslambda.LoggingFormat_JSON,
+		ApplicationLogLevelV2: applicationLogLevel(b.stage.LogLevel),
+		SystemLogLevelV2:      awslambda.SystemLogLevel_INFO,
+		CurrentVersionOptions: &awslambda.VersionOptions{RemovalPolicy: awscdk.RemovalPolicy_RETAIN},
 	})
+	alias := awslambda.NewAlias(scope, jsii.String("LiveAlias"), &awslambda.AliasProps{
+		AliasName:   jsii.String(LiveAlias),
+		Version:     fn.CurrentVersion(),
+		Description: jsii.String("the version API Gateway and the stream event source invoke"),
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords have no " +
+			"resource-level permissions and must be granted on *."),
+		AppliesTo: &[]any{jsii.String("Resource::*")},
+	}}, jsii.Bool(true))
 	b.out.Functions[name] = fn
-	return fn, role
+	b.out.Aliases[name] = alias
+	return fn, alias, role
+}
+
+// applicationLogLevel is Lambda's filter for a stage's log level: DEBUG for DEBUG, else INFO
+// (see function).
+func applicationLogLevel(level string) awslambda.ApplicationLogLevel {
+	if level == "DEBUG" {
+		return awslambda.ApplicationLogLevel_DEBUG
+	}
+	return awslambda.ApplicationLogLevel_INFO
 }
 
 // grantTable allows actions on the table to role, and Query on GSI1 when index is set.
@@ -484,20 +543,40 @@ func (b *builder) routeFunction(r routes.Route) {
 		extra[config.EnvSigningKeySecret] = *b.secret.SecretArn()
 	}
 	env, _ := b.stage.Environment(extra) // validated with the stage
-	fn, role := b.function(r.Function, "rollcall "+b.stage.Name+": "+r.Key(), env, APIMemoryMB, APITimeout)
+	_, alias, role := b.function(r.Function, "rollcall "+b.stage.Name+": "+r.Key(), env, APIMemoryMB, APITimeout)
 	b.grantTable(role, r.Actions, r.Index)
 	if r.Secret {
 		b.grantSigningKey(role)
 	}
-	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(constructID(r.Function)+"Integration"), fn,
+	integration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(constructID(r.Function)+"Integration"), alias,
 		&awsapigatewayv2integrations.HttpLambdaIntegrationProps{
 			PayloadFormatVersion: awsapigatewayv2.PayloadFormatVersion_VERSION_2_0(),
 		})
-	b.httpAPI.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+	added := b.httpAPI.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
 		Path:        jsii.String(r.Path),
 		Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(r.Method)},
 		Integration: integration,
 	})
+	b.apiRoutes = append(b.apiRoutes, *added...)
+}
+
+// routeThrottles gives the SensitiveRoutes the stage's sensitiveThrottling, tighter than the
+// API's default. The stage's route settings name routes by key, so the stage waits for them.
+func (b *builder) routeThrottles() {
+	settings := map[string]any{}
+	for _, key := range SensitiveRoutes {
+		// RouteSettings is free-form JSON to the CDK: the keys are CloudFormation's own
+		// (a property struct would be written with camel-case keys, which CloudFormation ignores).
+		settings[key] = map[string]any{
+			"ThrottlingRateLimit":  b.stage.SensitiveThrottling.RateLimit,
+			"ThrottlingBurstLimit": b.stage.SensitiveThrottling.BurstLimit,
+		}
+	}
+	cfnStage := b.httpStage.Node().DefaultChild().(awsapigatewayv2.CfnStage)
+	cfnStage.SetRouteSettings(settings)
+	for _, r := range b.apiRoutes {
+		b.httpStage.Node().AddDependency(r)
+	}
 }
 
 // emailFunction declares the stream function that sends invitation emails (DESIGN §4): SES
@@ -521,6 +600,7 @@ func (b *builder) emailFunction() {
 		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
 		EnforceSSL:      jsii.Bool(true),
 		RetentionPeriod: awscdk.Duration_Seconds(jsii.Number(DLQRetention.Seconds())),
+		RemovalPolicy:   b.removal, // kept (with its messages) in stages that keep data
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(b.dlq, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-SQS3"),
@@ -538,7 +618,7 @@ func (b *builder) emailFunction() {
 		extra[config.EnvReplyTo] = s.ReplyTo
 	}
 	env, _ := s.Environment(extra)
-	fn, role := b.function(EmailFunction, "rollcall "+s.Name+": sends invitation emails from the table's stream", env, EmailMemoryMB, EmailTimeout)
+	_, alias, role := b.function(EmailFunction, "rollcall "+s.Name+": sends invitation emails from the table's stream", env, EmailMemoryMB, EmailTimeout)
 	b.grantTable(role, EmailActions, false)
 	b.grantSigningKey(role)
 	configSetArn := b.stack.FormatArn(&awscdk.ArnComponents{
@@ -552,7 +632,7 @@ func (b *builder) emailFunction() {
 		Conditions: &map[string]any{"StringEquals": map[string]any{"ses:FromAddress": s.SenderEmail}},
 	}))
 
-	fn.AddEventSource(awslambdaeventsources.NewDynamoEventSource(b.tbl, &awslambdaeventsources.DynamoEventSourceProps{
+	alias.AddEventSource(awslambdaeventsources.NewDynamoEventSource(b.tbl, &awslambdaeventsources.DynamoEventSourceProps{
 		StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
 		BatchSize:               jsii.Number(EmailBatchSize),
 		BisectBatchOnError:      jsii.Bool(email.Source.Bisect),

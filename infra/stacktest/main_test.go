@@ -143,6 +143,23 @@ func (s *synthesized) function(t *testing.T, name string) (string, map[string]an
 	return "", nil
 }
 
+// alias returns the logical id of the LiveAlias of the function with logical id fnID, failing
+// the test unless there is exactly one, pointing at a version of that function.
+func (s *synthesized) alias(t *testing.T, fnID string) string {
+	t.Helper()
+	var found []string
+	for id, a := range s.resources("AWS::Lambda::Alias") {
+		p := props(a)
+		if canon(p["FunctionName"]) == canon(ref(fnID)) && p["Name"] == stack.LiveAlias {
+			found = append(found, id)
+		}
+	}
+	if len(found) != 1 {
+		t.Fatalf("%s: function %s has %d %s aliases, want 1", s.stage.Name, fnID, len(found), stack.LiveAlias)
+	}
+	return found[0]
+}
+
 // grant is what an IAM policy allows on one resource.
 type grant struct {
 	actions    []string

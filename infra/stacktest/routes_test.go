@@ -65,8 +65,9 @@ func TestEveryRouteHasFunctionIntegrationAndRoute(t *testing.T) {
 				t.Errorf("integration of %s: type %v, payload %v; want AWS_PROXY 2.0", r.Key(), ip["IntegrationType"], ip["PayloadFormatVersion"])
 			}
 			fnID, fn := s.function(t, r.Function)
-			if canon(ip["IntegrationUri"]) != canon(getAtt(fnID, "Arn")) {
-				t.Errorf("integration of %s invokes %s, want function %s", r.Key(), canon(ip["IntegrationUri"]), r.Function)
+			aliasID := s.alias(t, fnID)
+			if canon(ip["IntegrationUri"]) != canon(ref(aliasID)) {
+				t.Errorf("integration of %s invokes %s, want function %s's %s alias", r.Key(), canon(ip["IntegrationUri"]), r.Function, stack.LiveAlias)
 			}
 			env := props(fn)["Environment"].(map[string]any)["Variables"].(map[string]any)
 			_, hasSecret := env[config.EnvSigningKeySecret]
@@ -77,13 +78,13 @@ func TestEveryRouteHasFunctionIntegrationAndRoute(t *testing.T) {
 			allowed := false
 			for _, perm := range s.resources("AWS::Lambda::Permission") {
 				pp := props(perm)
-				if canon(pp["FunctionName"]) == canon(getAtt(fnID, "Arn")) && pp["Principal"] == "apigateway.amazonaws.com" &&
+				if canon(pp["FunctionName"]) == canon(ref(aliasID)) && pp["Principal"] == "apigateway.amazonaws.com" &&
 					strings.Contains(canon(pp["SourceArn"]), s.apiID(t)) {
 					allowed = true
 				}
 			}
 			if !allowed {
-				t.Errorf("API Gateway has no permission to invoke %s", r.Function)
+				t.Errorf("API Gateway has no permission to invoke %s's %s alias", r.Function, stack.LiveAlias)
 			}
 		})
 	}
