@@ -116,7 +116,7 @@ func start(t *testing.T) *console {
 // run runs browser actions with a deadline, failing the test with what was being done.
 func (c *console) run(what string, actions ...chromedp.Action[chromedp.Void]) {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(c.ctx, 15*time.Second)
+	ctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		c.t.Fatalf("%s: %v\npage text:\n%s", what, err, c.text())
@@ -131,10 +131,10 @@ func (c *console) text() string {
 	return s
 }
 
-// waitText waits until the page shows text, failing the test after 15 s.
+// waitText waits until the page shows text, failing the test after 30 s.
 func (c *console) waitText(text string) {
 	c.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if strings.Contains(c.text(), text) {
 			return
@@ -283,7 +283,7 @@ func (c *console) link(to string, n int) string {
 // eval runs JavaScript in the page and returns its result.
 func eval[T any](c *console, js string) T {
 	c.t.Helper()
-	ctx, cancel := context.WithTimeout(c.ctx, 15*time.Second)
+	ctx, cancel := context.WithTimeout(c.ctx, 30*time.Second)
 	defer cancel()
 	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](js))
 	if err != nil {
