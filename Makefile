@@ -26,6 +26,8 @@ help:
 	@echo 'make dev                 run the local stack: API http://127.0.0.1:3000, DynamoDB Local :8000 (data in .local/dynamodb),'
 	@echo '                         SES v2 emulator :8005; DEV_FLAGS=... (see rollcall-local dev -h), DYNAMODB=http://... to use yours'
 	@echo 'make reset               empty the local data (stop make dev first)'
+	@echo 'make seed                a demo in the running make dev; prints the tokens to use'
+	@echo 'make invite-link EMAIL=... / make invite-token EMAIL=...   the latest invitation link (or its token) sent to EMAIL'
 	@echo 'make token SUB=alice [EMAIL=alice@example.com] [OPERATOR=1] [TTL=12h]'
 	@echo '                         print a bearer token for the local API (only the token)'
 	@echo 'make dynamodb [PORT=8000] run DynamoDB Local in the foreground (in memory)'
@@ -76,6 +78,20 @@ dev: rollcall-local web
 .PHONY: reset
 reset: rollcall-local
 	@$(LOCAL_BIN) reset
+
+# A demo (an operator, a customer and a partner account, owners and users who accepted, contacts
+# with email preferences, sites with roles) written through the running make dev; prints the
+# tokens as shell lines: eval "$$(make -s seed)". API_URL= and SES_URL= for a stack on other ports.
+.PHONY: seed invite-link invite-token
+seed: rollcall-local
+	@$(LOCAL_BIN) seed $(if $(API_URL),-api '$(API_URL)') $(if $(SES_URL),-ses '$(SES_URL)')
+
+# The latest invitation link sent to EMAIL (from make dev's SES v2 emulator); invite-token prints
+# only its token, for POST /invitations/accept.
+invite-link: rollcall-local
+	@$(LOCAL_BIN) invite-link -email '$(EMAIL)' $(if $(SES_URL),-ses '$(SES_URL)')
+invite-token: rollcall-local
+	@$(LOCAL_BIN) invite-link -token -email '$(EMAIL)' $(if $(SES_URL),-ses '$(SES_URL)')
 
 # Prints only the token, so that TOKEN=$$(make -s token SUB=alice) works.
 token: rollcall-local

@@ -4,6 +4,8 @@
 //	rollcall-local token     -sub alice [-email alice@example.com] [-operator] [-ttl 12h]   (make token)
 //	rollcall-local dynamodb  [-port 8000] [-- command args...]   (make dynamodb, make test)
 //	rollcall-local reset     [-data .local/dynamodb]   (make reset)
+//	rollcall-local seed      [-api http://127.0.0.1:3000] [-ses http://127.0.0.1:8005]   (make seed)
+//	rollcall-local invite-link -email ada@acme.example [-token] [-ses ...]   (make invite-link, make invite-token)
 //
 // dev starts DynamoDB Local (its data in .local/dynamodb, kept across restarts; or the one
 // -dynamodb names), creates the table unless it exists, starts the SES v2 emulator and the stream
@@ -54,6 +56,9 @@ commands:
   dynamodb   run DynamoDB Local in the foreground (flags: -port); with "-- command args...",
              run the command with ` + envTestDynamoDB + ` set, then stop DynamoDB Local
   reset      empty the local stack's data (DynamoDB Local's folder, the dead letters)
+  seed       write a demo through the running API and print the tokens to use (flags: -api, -ses)
+  invite-link  print the link of the latest invitation email sent to an address (flags: -email,
+             -token for the token only, -ses)
 
 Run "rollcall-local <command> -h" for a command's flags.
 `
@@ -75,6 +80,10 @@ func main() {
 		err = runDynamoDB(ctx, args)
 	case "reset":
 		err = runReset(args)
+	case "seed":
+		err = runSeed(ctx, args)
+	case "invite-link":
+		err = runInviteLink(ctx, args)
 	case "help", "-h", "-help", "--help":
 		fmt.Print(usage)
 		return

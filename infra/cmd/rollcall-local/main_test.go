@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -86,6 +87,59 @@ func TestDevStack(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 401 {
 		t.Errorf("POST /accounts without a token through dev: %d, want 401", resp.StatusCode)
+	}
+
+	testSeed(t, s)
+}
+
+// testSeed runs make seed's code against a running stack, twice, and uses what it prints.
+func testSeed(t *testing.T, s *stack) {
+	var out bytes.Buffer
+	if err := seed(t.Context(), &out, s.signer, "http://"+s.addr, s.cfg.SESEndpoint, time.Hour); err != nil {
+		t.Fatalf("seed: %v\n%s", err, out.String())
+	}
+	vars := map[string]string{}
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(line, "#") || line == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "=")
+		if !ok || !strings.HasPrefix(line, "export ") {
+			t.Fatalf("seed printed %q: neither a comment nor an export line", line)
+		}
+		vars[k] = strings.Fields(v)[0]
+	}
+	for _, k := range []string{"API", "OP", "OLIVIA", "UMA", "VICTOR", "PAULA", "GLOBEX", "INITECH"} {
+		if vars[k] == "" {
+			t.Fatalf("seed printed no %s:\n%s", k, out.String())
+		}
+	}
+	list := func(token, path string, want int) {
+		t.Helper()
+		code, body := call(t, s, "GET", path, token, "")
+		var page struct{ Items []json.RawMessage }
+		if err := json.Unmarshal([]byte(body), &page); code != 200 || err != nil || len(page.Items) != want {
+			t.Errorf("GET %s: %d, %d items, want 200 and %d: %s", path, code, len(page.Items), want, body)
+		}
+	}
+	list(vars["UMA"], "/accounts/"+vars["GLOBEX"]+"/contacts", 5) // a user with contacts:read
+	list(vars["OLIVIA"], "/accounts/"+vars["GLOBEX"]+"/users", 3) // the owner and two users who accepted
+	list(vars["OP"], "/accounts/"+vars["GLOBEX"]+"/sites", 2)     // the main site and one more
+	code, body := call(t, s, "GET", "/me/accounts", vars["PAULA"], "")
+	if code != 200 || !strings.Contains(body, `"type":"partner"`) || !strings.Contains(body, `"role":"owner"`) {
+		t.Errorf("the partner's owner: GET /me/accounts = %d %s", code, body)
+	}
+	if link, err := latestInviteLink(t.Context(), s.cfg.SESEndpoint, "TESS.TECH@globex.example", 10*time.Second); err != nil ||
+		!strings.Contains(link, "/invitations/accept?token="+vars["GLOBEX"]) {
+		t.Errorf("the welcome link of a related contact: %q, %v", link, err)
+	}
+
+	var again bytes.Buffer
+	if err := seed(t.Context(), &again, s.signer, "http://"+s.addr, s.cfg.SESEndpoint, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(again.String(), "there already") || !strings.Contains(again.String(), "export GLOBEX="+vars["GLOBEX"]+"\n") {
+		t.Errorf("a second seed printed:\n%s", again.String())
 	}
 }
 
