@@ -164,7 +164,7 @@ type TokenInput struct {
 // InvitationView is what the look-up shows a recipient before accepting (a "join as X" screen).
 type InvitationView struct {
 	AccountName  string    `json:"accountName"`
-	InvitedBy    Actor     `json:"invitedBy"`
+	InvitedBy    *Actor    `json:"invitedBy,omitempty"` // the member who invited; absent when an operator did (the account invites)
 	InvitedEmail string    `json:"invitedEmail"`
 	Kind         string    `json:"kind"`
 	Permissions  []string  `json:"permissions"`

@@ -1,8 +1,18 @@
 package handlers_test
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"rollcall/shared/table"
+	"rollcall/shared/testenv"
 )
 
 // Finding 2: an email the identity provider has not verified is not trusted. Accepting an
@@ -119,4 +129,173 @@ func sameFields(got, want []string) bool {
 		}
 	}
 	return true
+}
+
+// ownerToken derives the link of the account's pending owner invitation to email.
+func (e *relEnv) ownerToken(acc, email string) string {
+	e.t.Helper()
+	for _, raw := range testenv.Items(e.t, e.db, e.name) {
+		var it map[string]any
+		_ = attributevalue.UnmarshalMap(raw, &it)
+		if it["entity"] == "invitation" && it["kind"] == "owner" && it["status"] == "pending" && it["email"] == email && it["accountId"] == acc {
+			return e.signer.Token(acc, it["id"].(string), it["nonce"].(string))
+		}
+	}
+	e.t.Fatalf("no pending owner invitation to %s", email)
+	return ""
+}
+
+// becomeOwner accepts acc's owner invitation as login sub whose verified email is login.
+func (e *relEnv) becomeOwner(acc, sub, login string) {
+	e.t.Helper()
+	a := e.do(call{function: "accept-invitation", sub: sub, claims: map[string]string{"email": login},
+		body: str(fmt.Sprintf(`{"token":%q}`, e.ownerToken(acc, "ada@acme.example")))})
+	if a.status != 201 || a.body["role"] != "owner" {
+		e.t.Fatalf("accept the owner invitation: %d %s", a.status, a.raw)
+	}
+}
+
+func (e *relEnv) setOwnerEmail(sub, acc, email string) answer {
+	e.t.Helper()
+	return e.do(call{function: "update-account", sub: sub, operator: sub == "op", params: map[string]string{"accountId": acc},
+		body: str(fmt.Sprintf(`{"owner":{"email":%q}}`, email))})
+}
+
+func (e *relEnv) invite(acc, email string) answer {
+	e.t.Helper()
+	return e.do(call{function: "create-invitation", sub: "op", operator: true, params: map[string]string{"accountId": acc},
+		body: str(fmt.Sprintf(`{"email":%q,"permissions":[]}`, email))})
+}
+
+// Finding 6: the owner may make its own login email the owner email (R4 forbids other users
+// only), and its login email stays guarded when the owner email moves away from it.
+func TestOwnerEmailGuardsFollowTheOwnersLogin(t *testing.T) {
+	t.Run("owner email set to the owner's login email", func(t *testing.T) {
+		e := newRelEnv(t)
+		acc := e.createAccount("customer")
+		e.becomeOwner(acc, "bob", "bob@corp.example")
+		if a := e.setOwnerEmail("bob", acc, "BOB@corp.example"); a.status != 200 {
+			t.Fatalf("owner email := the owner's login email: %d %s", a.status, a.raw)
+		}
+		if a := e.invite(acc, "bob@corp.example"); a.status != 409 || a.body["code"] != "email_belongs_to_user" {
+			t.Fatalf("invite the owner email: %d %s", a.status, a.raw)
+		}
+		if a := e.setOwnerEmail("bob", acc, "billing@acme.example"); a.status != 200 {
+			t.Fatalf("owner email moved on: %d %s", a.status, a.raw)
+		}
+		if a := e.invite(acc, "bob@corp.example"); a.status != 409 || a.body["code"] != "email_belongs_to_user" {
+			t.Fatalf("invite the owner's login email after the owner email moved on: %d %s", a.status, a.raw)
+		}
+		if a := e.invite(acc, "ada@acme.example"); a.status != 201 {
+			t.Fatalf("invite the first owner email, free again: %d %s", a.status, a.raw)
+		}
+	})
+	t.Run("owner email moved away from the owner's login email", func(t *testing.T) {
+		e := newRelEnv(t)
+		acc := e.createAccount("customer")
+		e.becomeOwner(acc, "ada", "ada@acme.example")
+		if a := e.setOwnerEmail("ada", acc, "ops@acme.example"); a.status != 200 {
+			t.Fatalf("change the owner email: %d %s", a.status, a.raw)
+		}
+		if a := e.invite(acc, "ada@acme.example"); a.status != 409 || a.body["code"] != "email_belongs_to_user" {
+			t.Fatalf("invite the owner's login email: %d %s", a.status, a.raw)
+		}
+		// Another user cannot take the owner's login email by accepting with it either.
+		if a := e.invite(acc, "someone@acme.example"); a.status != 201 {
+			t.Fatalf("invite: %d %s", a.status, a.raw)
+		}
+	})
+}
+
+// Finding 7: an operator corrects a mistyped owner email while the owner invitation is pending;
+// the invitation is re-issued to the corrected address and the old link stops working.
+func TestCorrectedOwnerEmailReissuesTheOwnerInvitation(t *testing.T) {
+	e := newRelEnv(t)
+	body := `{"name":"Acme","owner":{"firstName":"Ada","lastName":"L","email":"ada@acme.exmaple"}}`
+	created := e.do(call{function: "create-account", sub: "op", operator: true, body: &body})
+	if created.status != 201 {
+		t.Fatalf("create: %d %s", created.status, created.raw)
+	}
+	acc := created.body["id"].(string)
+	typo := e.ownerToken(acc, "ada@acme.exmaple")
+	if a := e.setOwnerEmail("op", acc, "ada@acme.example"); a.status != 200 {
+		t.Fatalf("correct the owner email: %d %s", a.status, a.raw)
+	}
+	list := e.do(call{function: "list-invitations", sub: "op", operator: true, params: map[string]string{"accountId": acc}, query: map[string]string{"status": "pending"}})
+	items, _ := list.body["items"].([]any)
+	if list.status != 200 || len(items) != 1 || items[0].(map[string]any)["email"] != "ada@acme.example" || items[0].(map[string]any)["kind"] != "owner" {
+		t.Fatalf("pending invitations after the correction: %d %s", list.status, list.raw)
+	}
+	if a := e.do(call{function: "accept-invitation", sub: "mallory", body: str(fmt.Sprintf(`{"token":%q}`, typo))}); a.status != 410 {
+		t.Fatalf("the link to the mistyped address: %d %s", a.status, a.raw)
+	}
+	e.becomeOwner(acc, "ada", "ada@acme.example")
+}
+
+// Finding 7: whoever holds an owner invitation's link sees the account, not the operator who
+// created it; a member's invitation still names the member.
+func TestLookupShowsTheAccountNotTheOperator(t *testing.T) {
+	e := newRelEnv(t)
+	acc := e.createAccount("customer")
+	a := e.do(call{function: "lookup-invitation", sub: "anyone", body: str(fmt.Sprintf(`{"token":%q}`, e.ownerToken(acc, "ada@acme.example")))})
+	if a.status != 200 || a.body["accountName"] != "Acme" {
+		t.Fatalf("look-up: %d %s", a.status, a.raw)
+	}
+	if _, shown := a.body["invitedBy"]; shown || strings.Contains(a.raw, "op@example.com") || strings.Contains(a.raw, `"op"`) {
+		t.Fatalf("the look-up shows the operator: %s", a.raw)
+	}
+	e.becomeOwner(acc, "ada", "ada@acme.example")
+	inv := e.do(call{function: "create-invitation", sub: "ada", params: map[string]string{"accountId": acc}, body: str(`{"email":"bo@acme.example","permissions":[]}`)})
+	if inv.status != 201 {
+		t.Fatalf("invite: %d %s", inv.status, inv.raw)
+	}
+	for _, raw := range testenv.Items(e.t, e.db, e.name) {
+		var it map[string]any
+		_ = attributevalue.UnmarshalMap(raw, &it)
+		if it["entity"] == "invitation" && it["id"] == inv.body["id"] {
+			tok := e.signer.Token(acc, it["id"].(string), it["nonce"].(string))
+			a := e.do(call{function: "lookup-invitation", sub: "anyone", body: str(fmt.Sprintf(`{"token":%q}`, tok))})
+			by, _ := a.body["invitedBy"].(map[string]any)
+			if a.status != 200 || by["sub"] != "ada" {
+				t.Fatalf("look-up of the owner's invitation: %d %s", a.status, a.raw)
+			}
+		}
+	}
+}
+
+// Finding 7: an account GET /me/accounts cannot read is an error (logged, 500), not a membership
+// left out without a word.
+func TestMyAccountsDoesNotSkipSilently(t *testing.T) {
+	e := newRelEnv(t)
+	good := e.createAccount("customer")
+	bad := e.createAccount("customer")
+	e.member(good, "kim", "user")
+	e.member(bad, "kim", "user")
+	if a := e.do(call{function: "list-my-accounts", sub: "kim"}); a.status != 200 || len(a.body["items"].([]any)) != 2 {
+		t.Fatalf("my accounts: %d %s", a.status, a.raw)
+	}
+	k := table.Account(bad)
+	key, _ := attributevalue.MarshalMap(k)
+	if _, err := e.db.UpdateItem(context.Background(), &dynamodb.UpdateItemInput{TableName: aws.String(e.name), Key: key,
+		UpdateExpression: aws.String("SET version = :v"), ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberS{Value: "not a number"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if a := e.do(call{function: "list-my-accounts", sub: "kim"}); a.status != 500 {
+		t.Fatalf("my accounts with one unreadable: %d %s", a.status, a.raw)
+	}
+}
+
+// Finding 7: the Idempotency-Key limit is 255 characters, not bytes.
+func TestIdempotencyKeyLengthIsInCharacters(t *testing.T) {
+	e := newEnv(t)
+	acc := e.createAccount("customer")
+	p := map[string]string{"accountId": acc}
+	if a := e.do(call{function: "create-contact", sub: "op", operator: true, params: p, body: str(`{"email":"a@example.com"}`),
+		headers: map[string]string{"Idempotency-Key": strings.Repeat("é", 255)}}); a.status != 201 {
+		t.Fatalf("a key of 255 two-byte characters: %d %s", a.status, a.raw)
+	}
+	if a := e.do(call{function: "create-contact", sub: "op", operator: true, params: p, body: str(`{"email":"b@example.com"}`),
+		headers: map[string]string{"Idempotency-Key": strings.Repeat("é", 256)}}); a.status != 400 {
+		t.Fatalf("a key of 256 characters: %d %s", a.status, a.raw)
+	}
 }

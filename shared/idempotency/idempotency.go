@@ -9,7 +9,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"rollcall/shared/apperr"
 )
@@ -37,8 +40,11 @@ func Parse(key, accountID, sub, method, path string, body []byte) (*Request, err
 	if key == "" {
 		return nil, nil
 	}
-	if len(key) > MaxKeyLength {
+	if utf8.RuneCountInString(key) > MaxKeyLength {
 		return nil, apperr.InvalidField(Header, fmt.Sprintf("must be at most %d characters", MaxKeyLength))
+	}
+	if strings.ContainsFunc(key, unicode.IsControl) {
+		return nil, apperr.InvalidField(Header, "must not contain control characters")
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "%s %s\n", method, path)

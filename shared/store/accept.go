@@ -48,8 +48,14 @@ func (s *Store) LookupInvitation(ctx context.Context, signer *invitetoken.Signer
 	if err != nil {
 		return domain.InvitationView{}, err
 	}
+	// Whoever holds the link sees who invited: a member of the account, never an operator (the
+	// vendor's staff), whose invitations come from the account itself.
+	var by *domain.Actor
+	if !inv.InvitedBy.Operator {
+		by = &inv.InvitedBy
+	}
 	return domain.InvitationView{
-		AccountName: acc.Name, InvitedBy: inv.InvitedBy, InvitedEmail: inv.Email, Kind: inv.Kind,
+		AccountName: acc.Name, InvitedBy: by, InvitedEmail: inv.Email, Kind: inv.Kind,
 		Permissions: inv.Permissions, ExpiresAt: inv.ExpiresAt, Status: inv.EffectiveStatus(s.now()),
 	}, nil
 }

@@ -16,6 +16,8 @@ import (
 	"rollcall/shared/auth"
 	"rollcall/shared/domain"
 	"rollcall/shared/idempotency"
+	"rollcall/shared/ids"
+	"rollcall/shared/invitetoken"
 	"rollcall/shared/table"
 )
 
@@ -40,6 +42,9 @@ type accountItem struct {
 	Entity     string `dynamodbav:"entity"`
 	MainSiteID string `dynamodbav:"mainSiteId"`
 	OwnerSub   string `dynamodbav:"ownerSub,omitempty"` // the owner's login, once the owner invitation is accepted
+	// OwnerInvitationID is the account's latest owner invitation (R2), which a change of the owner
+	// email re-issues while the account has no owner.
+	OwnerInvitationID string `dynamodbav:"ownerInvitationId,omitempty"`
 	domain.Account
 	Recipients map[string]int `dynamodbav:"recipients"`
 }
@@ -87,7 +92,7 @@ func (s *Store) CreateAccount(ctx context.Context, c auth.Caller, n NewAccount, 
 	t.idempotent(req, 201, respond)
 	t.putNew(accountItem{
 		Key: table.Account(a.ID), GSI1PK: table.AccountsGSI1PK, GSI1SK: table.AccountsGSI1SK(a.Name, a.ID),
-		Entity: entityAccount, MainSiteID: n.MainSite.ID, Account: a, Recipients: domain.Recipients(a.OwnerEmailTypes),
+		Entity: entityAccount, MainSiteID: n.MainSite.ID, OwnerInvitationID: inv.ID, Account: a, Recipients: domain.Recipients(a.OwnerEmailTypes),
 	}, nil)
 	t.putNew(newSiteItem(n.MainSite), nil)
 	t.putNew(userEmailItem{Key: table.UserEmail(a.ID, domain.NormaliseEmail(a.Owner.Email)), Entity: entityUserEmail, Owner: true}, nil)
@@ -189,12 +194,122 @@ func (s *Store) UpdateAccount(ctx context.Context, c auth.Caller, id string, in 
 			return err
 		}
 		result = ch.Account
-		return s.writeAccountChange(ctx, c, cur, ch)
+		var emails ownerEmailState
+		if ch.OldOwnerMail != "" {
+			if emails, err = s.readOwnerEmailState(ctx, cur, ch); err != nil {
+				return err
+			}
+		}
+		return s.writeAccountChange(ctx, c, cur, ch, emails)
 	})
 	return result, err
 }
 
-func (s *Store) writeAccountChange(ctx context.Context, c auth.Caller, cur accountItem, ch domain.AccountChange) error {
+// ownerEmailState is what a change of the owner email depends on beyond the account: the guards
+// of the old and new emails, the owner's membership, and the pending owner invitation.
+type ownerEmailState struct {
+	oldGuard, newGuard *userEmailItem
+	ownerLogin         string             // the owner's login email, normalised ("" without an owner)
+	invitation         *domain.Invitation // the owner invitation to re-issue (no owner yet), else nil
+}
+
+// readOwnerEmailState reads, in one BatchGetItem, what a change of the owner email depends on.
+func (s *Store) readOwnerEmailState(ctx context.Context, cur accountItem, ch domain.AccountChange) (ownerEmailState, error) {
+	id := cur.ID
+	oldKey, newKey := table.UserEmail(id, ch.OldOwnerMail), table.UserEmail(id, domain.NormaliseEmail(ch.Account.Owner.Email))
+	keys := []table.Key{oldKey, newKey}
+	if cur.OwnerSub != "" {
+		keys = append(keys, table.User(id, cur.OwnerSub))
+	} else if cur.OwnerInvitationID != "" {
+		keys = append(keys, table.Invitation(id, cur.OwnerInvitationID))
+	}
+	found, err := s.batchGet(ctx, keys)
+	if err != nil {
+		return ownerEmailState{}, err
+	}
+	var st ownerEmailState
+	guard := func(k table.Key) (*userEmailItem, error) {
+		if found[k] == nil {
+			return nil, nil
+		}
+		var g userEmailItem
+		return &g, attributevalue.UnmarshalMap(found[k], &g)
+	}
+	if st.oldGuard, err = guard(oldKey); err != nil {
+		return st, err
+	}
+	if st.newGuard, err = guard(newKey); err != nil {
+		return st, err
+	}
+	if cur.OwnerSub != "" {
+		if it := found[table.User(id, cur.OwnerSub)]; it != nil {
+			var u domain.User
+			if err := attributevalue.UnmarshalMap(it, &u); err != nil {
+				return st, err
+			}
+			st.ownerLogin = domain.NormaliseEmail(u.Email)
+		}
+	} else if it := found[table.Invitation(id, cur.OwnerInvitationID)]; it != nil {
+		inv, err := decodeInvitation(it)
+		if err != nil {
+			return st, err
+		}
+		if inv.Kind == domain.KindOwner && inv.Status == domain.StatusPending { // pending or expired: not ended
+			st.invitation = &inv.Invitation
+		}
+	}
+	return st, nil
+}
+
+// ownerEmailGuards adds to t the guard changes of a new owner email (R4, finding 6 of issue 14):
+//   - the new email's guard is created, or, when it is the owner's own login email (guarded for
+//     the login), marked as the owner email too; any other holder is 409 email_belongs_to_user;
+//   - the old email's guard is removed, unless it is also the owner's login email, which stays
+//     guarded for the login.
+func (t *txn) ownerEmailGuards(cur accountItem, ch domain.AccountChange, st ownerEmailState) {
+	id := cur.ID
+	newEmail := domain.NormaliseEmail(ch.Account.Owner.Email)
+	taken := func(item) error {
+		return apperr.Conflict(apperr.CodeEmailBelongsToUser, "the owner email belongs to a user of this account")
+	}
+	isOwners := expression.Name("owner").Equal(expression.Value(true))
+	switch g := st.newGuard; {
+	case g == nil:
+		t.putNew(userEmailItem{Key: table.UserEmail(id, newEmail), Entity: entityUserEmail, Owner: true}, taken)
+	case cur.OwnerSub != "" && g.Sub == cur.OwnerSub && !g.Owner:
+		mine := expression.Name("sub").Equal(expression.Value(cur.OwnerSub)).And(expression.Name("owner").Equal(expression.Value(false)))
+		t.update(g.Key, expression.Set(expression.Name("owner"), expression.Value(true)), &mine, func(old item) error {
+			if old == nil {
+				return errStale
+			}
+			return taken(old)
+		})
+	default:
+		t.fail(apperr.Conflict(apperr.CodeEmailBelongsToUser, "the owner email belongs to a user of this account"))
+	}
+	oldKey := table.UserEmail(id, ch.OldOwnerMail)
+	if cur.OwnerSub != "" && st.ownerLogin == ch.OldOwnerMail {
+		// The owner logs in with the old owner email: its guard stays, as the login's.
+		t.update(oldKey, expression.Set(expression.Name("owner"), expression.Value(false)).Set(expression.Name("sub"), expression.Value(cur.OwnerSub)),
+			&isOwners, func(item) error { return errStale })
+		return
+	}
+	t.delete(oldKey, &isOwners, func(item) error { return errStale })
+}
+
+// reissueOwnerInvitation adds to t the re-issue of the pending owner invitation to the corrected
+// owner email (finding 7): the old one is revoked (its link stops working), a new one is created
+// for the new address (the stream function emails it), and the account points at it.
+func (t *txn) reissueOwnerInvitation(c auth.Caller, a domain.Account, old domain.Invitation, id string) {
+	now := t.s.now()
+	inv := domain.NewOwnerInvitation(id, a, c.Actor(), invitetoken.NewNonce(), now)
+	t.update(table.Invitation(a.ID, old.ID), expression.Set(expression.Name("status"), expression.Value(domain.StatusRevoked)),
+		sendCountIs(old.SendCount), staleOrGone("invitation"))
+	t.dropGuard(old)
+	t.invite(inv)
+}
+
+func (s *Store) writeAccountChange(ctx context.Context, c auth.Caller, cur accountItem, ch domain.AccountChange, emails ownerEmailState) error {
 	a := ch.Account
 	t := s.txn()
 	t.access(c, a.ID, needOwner)
@@ -210,6 +325,13 @@ func (s *Store) writeAccountChange(ctx context.Context, c auth.Caller, cur accou
 	} else {
 		upd = upd.Set(expression.Name("legacyId"), expression.Value(a.LegacyID))
 	}
+	targets := map[string]string{"accountId": a.ID}
+	var nextInvitation string
+	if emails.invitation != nil {
+		nextInvitation = ids.New(ids.Invitation)
+		upd = upd.Set(expression.Name("ownerInvitationId"), expression.Value(nextInvitation))
+		targets["invitationId"], targets["revokedInvitationId"] = nextInvitation, emails.invitation.ID
+	}
 	cond := expression.Name("version").Equal(expression.Value(cur.Version))
 	upd, cond = recipientChange(upd, cond, ch.TypesDelta, s)
 	t.update(table.Account(a.ID), upd, &cond, func(old item) error {
@@ -220,14 +342,12 @@ func (s *Store) writeAccountChange(ctx context.Context, c auth.Caller, cur accou
 		t.update(table.Site(a.ID, cur.MainSiteID), expression.Set(expression.Name("name"), expression.Value(domain.MainSiteName(a))), &c, nil)
 	}
 	if ch.OldOwnerMail != "" {
-		owner := expression.Name("owner").Equal(expression.Value(true))
-		t.delete(table.UserEmail(a.ID, ch.OldOwnerMail), &owner, func(item) error { return errStale })
-		t.putNew(userEmailItem{Key: table.UserEmail(a.ID, domain.NormaliseEmail(a.Owner.Email)), Entity: entityUserEmail, Owner: true},
-			func(item) error {
-				return apperr.Conflict(apperr.CodeEmailBelongsToUser, "the owner email belongs to a user of this account")
-			})
+		t.ownerEmailGuards(cur, ch, emails)
+		if emails.invitation != nil {
+			t.reissueOwnerInvitation(c, a, *emails.invitation, nextInvitation)
+		}
 	}
-	t.audit(a.ID, c, "account.update", map[string]string{"accountId": a.ID}, ch.Changed)
+	t.audit(a.ID, c, "account.update", targets, ch.Changed)
 	return t.run(ctx)
 }
 

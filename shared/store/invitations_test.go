@@ -308,7 +308,7 @@ func TestInvitationErrorPaths(t *testing.T) {
 		t.Fatalf("invite after revoke: %v", err)
 	}
 	v, err := f.s.LookupInvitation(ctx, testSigner, f.token(a.ID, again.ID))
-	if err != nil || v.Status != domain.StatusRevoked || v.AccountName != a.Name || v.InvitedBy.Sub != owner.Sub {
+	if err != nil || v.Status != domain.StatusRevoked || v.AccountName != a.Name || v.InvitedBy == nil || v.InvitedBy.Sub != owner.Sub {
 		t.Fatalf("look-up: %+v %v", v, err)
 	}
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"net/http"
 	"rollcall/shared/apperr"
@@ -68,9 +69,13 @@ func (s *Store) ListMyAccounts(ctx context.Context, c auth.Caller, limit int, cu
 	}
 	out := Page[MyAccount]{Items: make([]MyAccount, 0, len(users)), Next: next}
 	for _, u := range users {
-		a, err := decodeAccount(accounts[table.Account(u.AccountID)])
-		if err != nil {
+		it := accounts[table.Account(u.AccountID)]
+		if it == nil {
 			continue // the account is gone; its membership is not shown
+		}
+		a, err := decodeAccount(it)
+		if err != nil {
+			return Page[MyAccount]{}, fmt.Errorf("account %s of login %s cannot be read: %w", u.AccountID, c.Sub, err)
 		}
 		out.Items = append(out.Items, MyAccount{
 			Account: domain.AccountSummary{ID: a.ID, Name: a.Name, Type: a.Type},

@@ -252,7 +252,7 @@ func TestSchemasAcceptRealValues(t *testing.T) {
 		{"Relationship", rel},
 		{"RelationshipPage", store.Page[domain.Relationship]{Items: []domain.Relationship{rel}}},
 		{"Catalog", cat},
-		{"InvitationView", domain.InvitationView{AccountName: acc.Name, InvitedBy: by, InvitedEmail: inv.Email, Kind: inv.Kind, Permissions: inv.Permissions, ExpiresAt: inv.ExpiresAt, Status: inv.Status}},
+		{"InvitationView", domain.InvitationView{AccountName: acc.Name, InvitedBy: &domain.Actor{Sub: "sub-ada", Email: "ada@acme.example"}, InvitedEmail: inv.Email, Kind: inv.Kind, Permissions: inv.Permissions, ExpiresAt: inv.ExpiresAt, Status: inv.Status}},
 		{"MyAccountPage", store.Page[store.MyAccount]{Items: []store.MyAccount{{Account: domain.AccountSummary{ID: acc.ID, Name: acc.Name, Type: acc.Type}, Role: domain.RoleOwner, Permissions: []string{}}}}},
 		{"AuditEntryPage", store.Page[domain.AuditEntry]{Items: []domain.AuditEntry{{ID: "aud_1", AccountID: acc.ID, At: now, Actor: by, Operation: "contact.create", Targets: map[string]string{"contactId": c.ID}, Changes: map[string]any{"email": c.Email}}}}},
 		{problemName, httpapi.ProblemBody(conflict)},
