@@ -28,7 +28,7 @@ const EnvScreens = "ROLLCALL_SCREENS"
 
 // console is one run of the console against a local stack, with a browser on it.
 type console struct {
-	t       *testing.T
+	t       testing.TB
 	url     string // the console's origin, which is also the emails' portal URL
 	stack   *localtest.Stack
 	mail    *localtest.Mail
@@ -38,7 +38,7 @@ type console struct {
 	checked map[string]bool // pages axe has checked, by name
 }
 
-func chromiumPath(t *testing.T) string {
+func chromiumPath(t testing.TB) string {
 	t.Helper()
 	path := os.Getenv(EnvChromium)
 	if path == "" {
@@ -53,7 +53,7 @@ func chromiumPath(t *testing.T) string {
 
 // start builds the whole stack the way make dev runs it (gateway + console on one origin, the
 // SES emulator and the stream poller), and a headless Chromium with an empty profile.
-func start(t *testing.T) *console {
+func start(t testing.TB) *console {
 	t.Helper()
 	exec := chromiumPath(t)
 	root, err := local.RepoRoot()
