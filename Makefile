@@ -107,13 +107,21 @@ dynamodb: rollcall-local
 # on a free port (never one a make dev uses), runs go test with ROLLCALL_TEST_DYNAMODB pointing at it, stops
 # it whatever happens, and exits with go test's status.
 test: | $(NODE_DIR)/node_modules
+#
+# Every answer of the handler and end-to-end tests is validated against docs/openapi.json
+# (shared/apicheck); the test binaries append their counts to $ROLLCALL_APICHECK_LOG and the
+# total is printed at the end (packages whose result comes from go's test cache add nothing:
+# TESTFLAGS=-count=1 for the full figure).
 test: vet rollcall-local web
-	@if [ -n "$$ROLLCALL_TEST_DYNAMODB" ]; then \
+	@export ROLLCALL_APICHECK_LOG=$$(mktemp); \
+	if [ -n "$$ROLLCALL_TEST_DYNAMODB" ]; then \
 		echo "make test: using DynamoDB Local at $$ROLLCALL_TEST_DYNAMODB"; \
 		$(GO) test $(TESTFLAGS) $(PKGS); \
 	else \
 		$(LOCAL_BIN) dynamodb -port 0 -- $(GO) test $(TESTFLAGS) $(PKGS); \
-	fi
+	fi; status=$$?; \
+	awk '{v += $$1; f += $$2} END {printf "make test: %d responses validated against docs/openapi.json, %d failed\n", v, f}' $$ROLLCALL_APICHECK_LOG; \
+	rm -f $$ROLLCALL_APICHECK_LOG; exit $$status
 
 vet:
 	$(GO) vet $(PKGS)

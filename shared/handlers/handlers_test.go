@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"rollcall/shared/apicheck"
 	"rollcall/shared/config"
 	"rollcall/shared/contract"
 	"rollcall/shared/handlers"
@@ -23,6 +24,9 @@ import (
 	"rollcall/shared/store"
 	"rollcall/shared/testenv"
 )
+
+// TestMain reports how many answers were validated against docs/openapi.json.
+func TestMain(m *testing.M) { apicheck.Main(m, "shared/handlers") }
 
 // env is one API over a fresh DynamoDB Local table.
 type env struct {
@@ -187,6 +191,7 @@ func (e *env) do(c call) answer {
 			e.t.Errorf("%s made %s, which its route's Actions (its IAM rights) do not grant", c.function, action)
 		}
 	}
+	apicheck.Response(e.t, c.function, resp.StatusCode, resp.Headers, []byte(resp.Body))
 	a := answer{status: resp.StatusCode, headers: resp.Headers, raw: resp.Body}
 	if resp.Body != "" {
 		if err := json.Unmarshal([]byte(resp.Body), &a.body); err != nil {

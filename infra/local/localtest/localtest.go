@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"rollcall/infra/local"
+	"rollcall/shared/apicheck"
 	"rollcall/shared/config"
 	"rollcall/shared/email"
 	"rollcall/shared/handlers"
@@ -233,7 +234,8 @@ func (r *Response) JSON(t testing.TB, v any) {
 
 // Do sends method path (with any query) to the stack with token as bearer (none when empty) and
 // body (nil for none, a string or []byte as is, anything else as JSON); headers are "Name",
-// "value" pairs. It fails the test when the request cannot be made.
+// "value" pairs. It fails the test when the request cannot be made, and when the answer of a
+// route does not conform to docs/openapi.json (apicheck).
 func (s *Stack) Do(t testing.TB, method, path, token string, body any, headers ...string) *Response {
 	t.Helper()
 	var rd io.Reader
@@ -272,6 +274,7 @@ func (s *Stack) Do(t testing.TB, method, path, token string, body any, headers .
 	if err != nil {
 		t.Fatalf("localtest: %s %s: read answer: %v", method, path, err)
 	}
+	apicheck.HTTP(t, method, path, resp.StatusCode, resp.Header, b)
 	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 
