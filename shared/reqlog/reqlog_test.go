@@ -143,10 +143,10 @@ func TestOneLinePerRequest(t *testing.T) {
 
 func TestMaskEmails(t *testing.T) {
 	for in, want := range map[string]string{
-		"ada@acme.example":                     "a***@acme.example",
+		"ada@acme.example":                      "a***@acme.example",
 		"EMAIL#grace.h+x@mail.acme.co.uk taken": "EMAIL#g***@mail.acme.co.uk taken",
-		"no address here":                      "no address here",
-		"a@b.io and c.d@e.org":                 "a***@b.io and c***@e.org",
+		"no address here":                       "no address here",
+		"a@b.io and c.d@e.org":                  "a***@b.io and c***@e.org",
 	} {
 		if got := reqlog.MaskEmails(in); got != want {
 			t.Errorf("MaskEmails(%q) = %q, want %q", in, got, want)
