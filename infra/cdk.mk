@@ -31,6 +31,7 @@ LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -buildvcs=false -ldflags "-s -w"
 # table marks binaries over the budget (DESIGN §7) without failing: `make sizes` enforces it.
 build:
 	@test -n "$(LAMBDA_FUNCTIONS)" || { echo "make build: no functions/*/main.go" >&2; exit 1; }
+	@echo "building $(words $(LAMBDA_FUNCTIONS)) Lambda binaries for linux/arm64 (the first build takes about a minute and a half, later ones seconds)..." >&2
 	@rm -rf $(LAMBDA_DIR)/.bin
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(LAMBDA_GOFLAGS) -o $(LAMBDA_DIR)/.bin/ \
 		$(addprefix ./functions/,$(LAMBDA_FUNCTIONS))

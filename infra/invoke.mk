@@ -23,6 +23,7 @@ invoke:
 		echo "functions: $(notdir $(patsubst %/main.go,%,$(wildcard functions/*/main.go)))" >&2; exit 2; }
 	@test -f functions/$(FN)/main.go || { echo "make invoke: no function functions/$(FN)" >&2; exit 2; }
 	@test -f "$(EVENT)" || { echo "make invoke: no event file $(EVENT) (samples: events/http/, events/stream/)" >&2; exit 2; }
+	@test -x $(INVOKE_DIR)/$(FN)/bootstrap || echo "building functions/$(FN) and the Runtime API emulator for this machine (the first build takes about a minute)..." >&2
 	@GOOS=$$($(GO) env GOHOSTOS) GOARCH=$$($(GO) env GOHOSTARCH) CGO_ENABLED=0 \
 		$(GO) build $(INVOKE_GOFLAGS) -o $(INVOKE_DIR)/$(FN)/bootstrap ./functions/$(FN)
 	@GOOS=$$($(GO) env GOHOSTOS) GOARCH=$$($(GO) env GOHOSTARCH) $(GO) build -o $(INVOKE_DIR)/invoke ./infra/cmd/invoke

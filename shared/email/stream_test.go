@@ -89,10 +89,10 @@ func TestDecodeInvitationFromSample(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := domain.Invitation{
-		ID: "inv_01KAQ80000J2K4L6M8N0P2Q4R6", AccountID: "acc_01KAQ7Z3W8X2N4M6P8R0T2V4Y6", AccountName: "Acme Corp",
-		Kind: domain.KindUser, Email: "grace@acme.example", Permissions: []string{"contacts:read", "contacts:write"},
+		ID: "inv_01KAQ80000J2K4L6M8N0P2Q4R6", AccountID: "acc_01KAQ7Z3W8X2N4M6P8R0T2V4Y6", AccountName: "Invoke Sample Co",
+		Kind: domain.KindUser, Email: "grace@invoke-sample.example", Permissions: []string{"contacts:read", "contacts:write"},
 		Status: domain.StatusPending, ExpiresAt: time.Date(2026, 11, 30, 19, 10, 0, 0, time.UTC), ExpiresInDays: 7, SendCount: 2,
-		LastSentAt: time.Date(2026, 11, 23, 19, 10, 0, 0, time.UTC), InvitedBy: domain.Actor{Sub: "sub-ada", Email: "ada@acme.example"},
+		LastSentAt: time.Date(2026, 11, 23, 19, 10, 0, 0, time.UTC), InvitedBy: domain.Actor{Sub: "sub-ada", Email: "ada@invoke-sample.example"},
 		CreatedAt: time.Date(2026, 11, 23, 19, 1, 0, 0, time.UTC), Nonce: "9f8e7d6c5b4a39281706f5e4d3c2b1a0",
 	}
 	if !reflect.DeepEqual(inv, want) {

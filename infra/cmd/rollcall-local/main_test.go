@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -274,4 +276,96 @@ func waitMail(t *testing.T, s *stack, to string) local.SESEmail {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// TestReadmeWalkthrough runs the README's walk-through as written (its sh blocks, in order, with
+// bash, stopping at the first failing command) against a running stack: the API address is the
+// test's, and make invite-link/invite-token read the test's SES emulator (SES_URL).
+func TestReadmeWalkthrough(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Fatal("the README's walk-through needs bash")
+	}
+	for _, tool := range []string{"make", "curl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("the README's walk-through needs %s (a prerequisite)", tool)
+		}
+	}
+	root, err := local.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := walkthrough(t, string(readme))
+	const apiLine = "API=http://127.0.0.1:3000\n"
+	if !strings.HasPrefix(script, apiLine) {
+		t.Fatalf("the walk-through does not start with %q", apiLine)
+	}
+
+	testenv.DB(t)
+	tableName := "readme_" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	env := map[string]string{config.EnvTableName: tableName}
+	// The repository's own state folder: make token signs with its key, so the stack checks with it.
+	s, err := newStack(root, devOptions{addr: "127.0.0.1:0", dynURL: testenv.Endpoint(), sesPort: freePort(t)},
+		func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop, err := s.start(t.Context())
+	t.Cleanup(func() {
+		stop()
+		_, _ = s.db.DeleteTable(context.Background(), &dynamodb.DeleteTableInput{TableName: aws.String(tableName)})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	script = "API=http://" + s.addr + "\n" + strings.TrimPrefix(script, apiLine)
+	cmd := exec.CommandContext(t.Context(), bash, "-e", "-o", "pipefail", "-c", script)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "SES_URL="+s.cfg.SESEndpoint)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the walk-through failed (%v):\n%s", err, out)
+	}
+	for _, want := range []string{"the API answers: 401", "ACC=acc_", `"role":"owner"`, "GRACE=con_",
+		"contact_email_taken", `"roles":["Primary"]`, "/invitations/accept?token="} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the walk-through's output lacks %q:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(string(out), "/invitations/accept?token="); n < 2 {
+		t.Errorf("the walk-through printed %d invitation links, want the welcome and the user invitation:\n%s", n, out)
+	}
+}
+
+// walkthrough returns the sh blocks of the README's walk-through section, joined.
+func walkthrough(t *testing.T, readme string) string {
+	t.Helper()
+	_, sec, ok := strings.Cut(readme, "\n## Walk-through")
+	if !ok {
+		t.Fatal("the README has no walk-through section")
+	}
+	if i := strings.Index(sec, "\n## "); i >= 0 {
+		sec = sec[:i]
+	}
+	var b strings.Builder
+	for {
+		_, rest, ok := strings.Cut(sec, "```sh\n")
+		if !ok {
+			break
+		}
+		block, after, ok := strings.Cut(rest, "```")
+		if !ok {
+			t.Fatal("an unclosed code block in the walk-through")
+		}
+		b.WriteString(block)
+		sec = after
+	}
+	if b.Len() == 0 {
+		t.Fatal("the walk-through has no sh blocks")
+	}
+	return b.String()
 }
