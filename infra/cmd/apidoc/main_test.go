@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -327,5 +328,26 @@ func TestUnmappedRouteFails(t *testing.T) {
 	_, _, err = generate(root(t), routes.All[1:])
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("ops[%q] has no route", routes.All[0].Function)) {
 		t.Errorf("a mapping without a route: got %v", err)
+	}
+}
+
+// TestRedoclyLint lints the committed docs/openapi.json with Redocly's CLI (npm @redocly/cli,
+// pinned in infra/package.json; configuration infra/redocly.yaml), offline: telemetry and the
+// update check are off, and the document refers to nothing outside itself.
+func TestRedoclyLint(t *testing.T) {
+	dir := root(t)
+	bin := filepath.Join(dir, "infra", "node_modules", ".bin", "redocly")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("redocly is not installed (%v): run `npm ci --prefix infra` (make test does it)", err)
+	}
+	cmd := exec.Command(bin, "lint", "--config", filepath.Join(dir, "infra", "redocly.yaml"), "--format", "stylish",
+		filepath.Join(dir, "docs", "openapi.json"))
+	cmd.Env = append(os.Environ(), "REDOCLY_TELEMETRY=off", "REDOCLY_SUPPRESS_UPDATE_NOTICE=true", "NO_COLOR=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("redocly lint docs/openapi.json: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "is valid") || strings.Contains(string(out), "You have") {
+		t.Fatalf("redocly lint did not find the document valid without warnings:\n%s", out)
 	}
 }

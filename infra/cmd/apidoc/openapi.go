@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"rollcall/shared/apperr"
+	"rollcall/shared/contract"
 	"rollcall/shared/domain"
 	"rollcall/shared/httpapi"
 	"rollcall/shared/idempotency"
@@ -209,62 +210,12 @@ func whoText(r routes.Route) string {
 // hasAccount reports whether the route is inside an account.
 func (o operation) hasAccount() bool { return slices.Contains(o.Params, "accountId") }
 
-// problems lists the error answers of o, by status.
+// problems lists the error answers of o, by status, as its declaration says (shared/contract).
 func (o operation) problems() []problemAnswer {
+	d, _ := contract.ByFunction(o.Function)
 	var out []problemAnswer
-	var bad []string
-	if o.Body != nil {
-		bad = append(bad, fmt.Sprintf("the body is not valid: not JSON, over %d KiB, an unknown field, a wrong type or an invalid value", httpapi.MaxBodyBytes>>10))
-	}
-	if len(o.Query) > 0 {
-		bad = append(bad, "a query parameter is not valid")
-	}
-	if o.IfMatch {
-		bad = append(bad, "`If-Match` is not an ETag this API gave out")
-	}
-	if o.Idempotent {
-		bad = append(bad, fmt.Sprintf("`Idempotency-Key` is longer than %d characters", idempotency.MaxKeyLength))
-	}
-	if len(bad) > 0 || len(o.BadRequest) > 0 {
-		out = append(out, problemAnswer{http.StatusBadRequest, append([]string{apperr.CodeValidation}, o.BadRequest...), strings.Join(bad, "; ")})
-	}
-	out = append(out, problemAnswer{http.StatusUnauthorized, []string{apperr.CodeUnauthorized}, "no valid bearer token"})
-	var forbid []string
-	switch o.Who {
-	case routes.Operator:
-		forbid = append(forbid, "the caller is not an operator")
-	case routes.Owner:
-		forbid = append(forbid, "the caller is a member but not the owner")
-	case routes.Permission:
-		forbid = append(forbid, "the caller is a member without `"+o.Permission+"`")
-	}
-	if o.Forbids != "" {
-		forbid = append(forbid, o.Forbids)
-	}
-	if len(forbid) > 0 {
-		out = append(out, problemAnswer{http.StatusForbidden, append([]string{apperr.CodeForbidden}, o.Forbidden...), strings.Join(forbid, "; ")})
-	}
-	if len(o.NotFound) > 0 {
-		when := "not found: " + strings.Join(o.NotFound, ", ")
-		if o.hasAccount() {
-			when += " (a caller who is not a member of the account gets 404 too)"
-		}
-		out = append(out, problemAnswer{http.StatusNotFound, []string{apperr.CodeNotFound}, when})
-	}
-	if len(o.Conflicts) > 0 {
-		out = append(out, problemAnswer{http.StatusConflict, o.Conflicts, ""})
-	}
-	if len(o.Gone) > 0 {
-		out = append(out, problemAnswer{http.StatusGone, o.Gone, ""})
-	}
-	if o.IfMatch {
-		out = append(out, problemAnswer{http.StatusPreconditionFailed, []string{apperr.CodePreconditionFailed}, "`If-Match` does not match the item's current version"})
-	}
-	if o.Idempotent {
-		out = append(out, problemAnswer{http.StatusUnprocessableEntity, []string{apperr.CodeIdempotencyMismatch}, "the `Idempotency-Key` was used with a different request"})
-	}
-	if len(o.TooMany) > 0 {
-		out = append(out, problemAnswer{http.StatusTooManyRequests, o.TooMany, ""})
+	for _, p := range d.Problems() {
+		out = append(out, problemAnswer(p))
 	}
 	return out
 }
@@ -379,8 +330,19 @@ func (a *api) openAPI(b *builder) ([]byte, error) {
 			idempotency.MaxKeyLength, int(idempotency.Retention.Hours()))},
 		{"schema", &Schema{Type: "string", MinLength: intp(1), MaxLength: intp(idempotency.MaxKeyLength)}}})
 
+	used := map[string]bool{}
+	for _, o := range a.Ops {
+		for _, p := range o.problems() {
+			for _, c := range p.Codes {
+				used[c] = true
+			}
+		}
+	}
 	examples := obj{}
 	for _, c := range a.Codes {
+		if !used[c] {
+			continue // no operation answers it (a gateway's or a fault's): no example to refer to
+		}
 		examples = examples.set(c, obj{{"summary", strings.ReplaceAll(codeDocs[c].Meaning, "`", "")}, {"value", exampleProblem(c)}})
 	}
 

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 
 	"rollcall/shared/apperr"
@@ -356,6 +357,10 @@ func notNull(then ...func(*Schema) *Schema) func(*Schema) *Schema {
 		}
 		if t, ok := s.Type.([]string); ok {
 			s.Type = t[0]
+		}
+		s.Enum = slices.DeleteFunc(s.Enum, func(v any) bool { return v == nil })
+		if len(s.Enum) == 0 {
+			s.Enum = nil
 		}
 		s.nullable = false
 		return s
