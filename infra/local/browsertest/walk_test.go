@@ -74,6 +74,14 @@ func TestConsoleWalk(t *testing.T) {
 	accountID := c.accountID()
 	c.audit("account")
 
+	// R18 in words: the owner may not stop receiving billing email while nobody else does.
+	c.click("", "Edit")
+	c.check(`//form[@aria-labelledby='edit-account']`, "billing")
+	c.click(`//form[@aria-labelledby='edit-account']`, "Save")
+	c.waitText("“billing” email would have no recipient left")
+	c.audit("account-edit-last-recipient")
+	c.click(`//form[@aria-labelledby='edit-account']`, "Cancel")
+
 	// 3. The owner invites a user.
 	c.open("/accounts/"+accountID+"/users", "Invite a user")
 	inv := `form[aria-labelledby=invite-title] `
@@ -173,6 +181,15 @@ func TestConsoleWalk(t *testing.T) {
 	relate("dan@acme.example")
 	c.waitText("Primary is already held on this site by Carol Shaw (carol@acme.example).")
 	c.audit("site-primary-taken")
+
+	// Operators grant admin privileges only to users whose contact holds Primary or Secondary:
+	// grace has no contact, so the refusal says why.
+	c.signIn("op-1", "op@vendor.example", true, "/accounts/"+accountID+"/users")
+	c.waitText("grace.personal@mail.example")
+	c.click("", "Grant admin")
+	c.waitText("admin-eligible role")
+	c.audit("users-operator")
+	c.signIn("ada", "ada@acme.example", false, "/accounts/"+accountID)
 
 	// The audit log, newest first.
 	c.open("/accounts/"+accountID+"/audit", "Audit log")

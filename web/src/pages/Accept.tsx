@@ -18,7 +18,7 @@ const kindWords: Record<Schemas['InvitationView']['kind'], string> = {
 function statusWords(v: Schemas['InvitationView']): string | null {
   switch (v.status) {
     case 'expired':
-      return `This invitation expired on ${when(v.expiresAt)}. Ask ${v.invitedBy.email ?? 'the person who invited you'} to resend it: the new email will have a fresh link.`;
+      return `This invitation expired on ${when(v.expiresAt)}. Ask ${v.invitedBy?.email ?? `the owner of ${v.accountName}`} to resend it: the new email will have a fresh link.`;
     case 'revoked':
       return `This invitation was revoked, so the link no longer works. Ask the owner of ${v.accountName} for a new invitation if you still need access.`;
     case 'accepted':
@@ -103,8 +103,8 @@ export function Accept() {
             </div>
           ) : null}
           <p class="muted">
-            Invited by {view.invitedBy.email ?? view.invitedBy.sub}
-            {view.invitedBy.operator ? ' (support)' : ''}; {view.status === 'pending' ? 'expires' : 'expiry'} {when(view.expiresAt)}.
+            {view.invitedBy ? `Invited by ${view.invitedBy.email ?? view.invitedBy.sub}; ` : ''}
+            {view.status === 'pending' ? 'expires' : 'expired'} {when(view.expiresAt)}.
           </p>
           {session.email && session.email.toLowerCase() !== view.invitedEmail.toLowerCase() ? (
             <p class="muted">You are signed in with a different email than the one invited. That is allowed: the account will record both.</p>

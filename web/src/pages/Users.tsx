@@ -128,15 +128,15 @@ function UsersBody({ ctx }: { ctx: AccountCtx }) {
                   u.role === 'owner' ? null : (
                     <>
                       {editing !== u.id ? (
-                        <button type="button" class="secondary" onClick={() => setEditing(u.id)} aria-label={`Change permissions of ${u.email}`}>
+                        <button type="button" class="secondary" onClick={() => setEditing(u.id)} aria-label={`Permissions of ${u.email}`}>
                           Permissions
                         </button>
                       ) : null}
-                      <button type="button" class="secondary" onClick={() => transfer(u)} aria-label={`Make ${u.email} the owner`}>
+                      <button type="button" class="secondary" onClick={() => transfer(u)} aria-label={`Make owner: ${u.email}`}>
                         Make owner
                       </button>
                       {operator ? (
-                        <button type="button" class="secondary" onClick={() => setAdmin(u, !u.admin)} aria-label={`${u.admin ? 'Revoke' : 'Grant'} admin privileges of ${u.email}`}>
+                        <button type="button" class="secondary" onClick={() => setAdmin(u, !u.admin)} aria-label={`${u.admin ? 'Revoke admin' : 'Grant admin'}: ${u.email}`}>
                           {u.admin ? 'Revoke admin' : 'Grant admin'}
                         </button>
                       ) : null}
