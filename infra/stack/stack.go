@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -34,6 +33,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"rollcall/shared/config"
+	"rollcall/shared/cors"
 	"rollcall/shared/email"
 	"rollcall/shared/routes"
 	"rollcall/shared/table"
@@ -313,24 +313,23 @@ func (b *builder) api() {
 			JwtAudience:    &audience,
 		})
 
+	// The CORS policy (package cors) the local gateway applies too.
 	var methods []awsapigatewayv2.CorsHttpMethod
-	for _, r := range routes.All {
-		if m := awsapigatewayv2.CorsHttpMethod(r.Method); !slices.Contains(methods, m) {
-			methods = append(methods, m)
-		}
+	for _, m := range cors.Methods() {
+		methods = append(methods, awsapigatewayv2.CorsHttpMethod(m))
 	}
-	portal, _ := url.Parse(s.PortalURL) // validated
+	origin, _ := cors.Origin(s.PortalURL) // validated
 	b.httpAPI = awsapigatewayv2.NewHttpApi(b.stack, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{
 		ApiName:            jsii.String(s.resourcePrefix()),
 		Description:        jsii.String("rollcall " + s.Name + " HTTP API: one route per operation of the route table"),
 		CreateDefaultStage: jsii.Bool(false),
 		DefaultAuthorizer:  authorizer,
 		CorsPreflight: &awsapigatewayv2.CorsPreflightOptions{
-			AllowOrigins:  jsii.Strings(portal.Scheme + "://" + portal.Host),
+			AllowOrigins:  jsii.Strings(origin),
 			AllowMethods:  &methods,
-			AllowHeaders:  jsii.Strings("Authorization", "Content-Type", "If-Match", "Idempotency-Key"),
-			ExposeHeaders: jsii.Strings("ETag", "Location"),
-			MaxAge:        awscdk.Duration_Hours(jsii.Number(1)),
+			AllowHeaders:  jsii.Strings(cors.AllowHeaders...),
+			ExposeHeaders: jsii.Strings(cors.ExposeHeaders...),
+			MaxAge:        awscdk.Duration_Seconds(jsii.Number(cors.MaxAge.Seconds())),
 		},
 	})
 

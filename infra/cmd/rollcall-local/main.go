@@ -40,6 +40,7 @@ import (
 
 	"rollcall/infra/local"
 	"rollcall/shared/config"
+	"rollcall/shared/cors"
 	"rollcall/shared/email"
 	"rollcall/shared/handlers"
 	"rollcall/shared/invitetoken"
@@ -274,6 +275,9 @@ type devOptions struct {
 	sesPort  int    // the SES v2 emulator's port
 	dataDir  string // DynamoDB Local's data folder; "" keeps the data in memory
 	inMemory bool
+	// corsOrigins are origins allowed besides the stages' portals (cdk.json), e.g. a front end's
+	// dev server.
+	corsOrigins []string
 }
 
 // service is one part of the local stack. start brings it up (in ctx, which ends at shutdown)
@@ -324,6 +328,18 @@ func runDev(ctx context.Context, args []string) error {
 	fs.IntVar(&o.sesPort, "ses-port", local.SESPort, "port of the SES v2 emulator (its inbox)")
 	fs.StringVar(&o.dataDir, "data", DataDir, "folder of DynamoDB Local's data (kept across restarts; make reset empties it)")
 	fs.BoolVar(&o.inMemory, "in-memory", false, "keep DynamoDB Local's data in memory: lost when dev stops")
+	fs.Func("cors-origin", "an origin the API allows besides the stages' portals in cdk.json, e.g. http://localhost:5173 (repeatable, or comma-separated)", func(v string) error {
+		for _, each := range strings.Split(v, ",") {
+			if each = strings.TrimSpace(each); each != "" {
+				origin, err := cors.Origin(each)
+				if err != nil {
+					return err
+				}
+				o.corsOrigins = append(o.corsOrigins, origin)
+			}
+		}
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -587,14 +603,24 @@ func serveAPI(ctx context.Context, s *stack) (func(), error) {
 	// The console (web/dist, built by make web) is served on the same origin, with the local-only
 	// token endpoint of its "sign in as" form.
 	console := local.NewConsole(gw, filepath.Join(s.root, "web", "dist"), s.signer, s.log)
-	srv := &http.Server{Handler: console, ReadHeaderTimeout: 10 * time.Second}
+	// CORS as the deployed API answers it: the portal origins of cdk.json's stages, and -cors-origin.
+	tools, err := local.RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	origins, err := local.CORSOrigins(tools)
+	if err != nil {
+		return nil, err
+	}
+	origins = append(origins, s.opts.corsOrigins...)
+	srv := &http.Server{Handler: local.CORS(console, origins), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			s.report(fmt.Errorf("API gateway: %w", err))
 		}
 	}()
 	s.addr = ln.Addr().String() // the port, when the address asked for any
-	s.announce("API", "http://"+s.addr)
+	s.announce("API", "http://"+s.addr+" (CORS: "+strings.Join(origins, ", ")+")")
 	if console.Built() {
 		s.announce("console", "http://"+s.addr+"/ (sign in as any login with the form)")
 	} else {

@@ -91,7 +91,40 @@ func TestDevStack(t *testing.T) {
 		t.Errorf("POST /accounts without a token through dev: %d, want 401", resp.StatusCode)
 	}
 
+	testCORS(t, s)
 	testSeed(t, s)
+}
+
+// testCORS: the stack answers a preflight from a stage's portal (cdk.json) before any token
+// check, and marks answers to it, as API Gateway does for the deployed API.
+func testCORS(t *testing.T, s *stack) {
+	root, _ := local.RepoRoot()
+	origins, err := local.CORSOrigins(root)
+	if err != nil || len(origins) == 0 {
+		t.Fatalf("CORS origins: %v, %v", origins, err)
+	}
+	req, _ := http.NewRequest("OPTIONS", "http://"+s.addr+"/accounts", nil)
+	req.Header.Set("Origin", origins[0])
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	req.Header.Set("Access-Control-Request-Headers", "authorization,content-type")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 204 || resp.Header.Get("Access-Control-Allow-Origin") != origins[0] {
+		t.Errorf("preflight through dev: %d %v", resp.StatusCode, resp.Header)
+	}
+	req, _ = http.NewRequest("GET", "http://"+s.addr+"/catalog", nil)
+	req.Header.Set("Origin", origins[0])
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 || resp.Header.Get("Access-Control-Allow-Origin") != origins[0] {
+		t.Errorf("GET /catalog without a token from the portal: %d %v, want 401 the page can read", resp.StatusCode, resp.Header)
+	}
 }
 
 // testSeed runs make seed's code against a running stack, twice, and uses what it prints.
