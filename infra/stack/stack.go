@@ -376,6 +376,9 @@ func (b *builder) cognito() {
 		SelfSignUpEnabled: jsii.Bool(true),
 		SignInAliases:     &awscognito.SignInAliases{Email: jsii.Bool(true)},
 		AutoVerify:        &awscognito.AutoVerifiedAttrs{Email: jsii.Bool(true)},
+		// A changed email takes effect only once verified: until then tokens carry the original,
+		// verified one, so an unverified address never reaches rollcall (issue 14 finding 2).
+		KeepOriginal: &awscognito.KeepOriginalAttrs{Email: jsii.Bool(true)},
 		StandardAttributes: &awscognito.StandardAttributes{
 			Email: &awscognito.StandardAttribute{Required: jsii.Bool(true), Mutable: jsii.Bool(true)},
 		},

@@ -107,6 +107,10 @@ func TestProdAndDevDiffer(t *testing.T) {
 		if got := props(pool)["DeletionProtection"]; got != c.poolProtection {
 			t.Errorf("%s: user pool deletion protection %v, want %s", name, got, c.poolProtection)
 		}
+		// An email change waits for verification; tokens keep the original address meanwhile.
+		if got := canon(props(pool)["UserAttributeUpdateSettings"]); got != `{"AttributesRequireVerificationBeforeUpdate":["email"]}` {
+			t.Errorf("%s: user pool attribute update settings %s, want email kept until verified", name, got)
+		}
 		if got := c.s.stack.TerminationProtection(); got == nil || *got != c.terminating {
 			t.Errorf("%s: termination protection %v, want %v", name, got, c.terminating)
 		}
