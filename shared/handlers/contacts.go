@@ -91,10 +91,9 @@ func (a *API) batchCreateContacts(ctx context.Context, r *httpapi.Request) (*htt
 	if err != nil {
 		return nil, err
 	}
-	status, body, err := a.store.Idempotent(ctx, idem, func() (int, any, error) {
-		if err := a.store.CheckContactWriter(ctx, r.Caller, acc); err != nil {
-			return 0, nil, err
-		}
+	status, body, err := a.store.Idempotent(ctx, idem, func() error {
+		return a.store.CheckContactWriter(ctx, r.Caller, acc)
+	}, func() (int, any, error) {
 		results := make([]contract.Result[domain.Contact], len(rows))
 		contacts := make([]*domain.Contact, len(rows))
 		firstByEmail := map[string]int{}

@@ -102,10 +102,9 @@ func (a *API) batchPutRelationships(ctx context.Context, r *httpapi.Request) (*h
 	if err != nil {
 		return nil, err
 	}
-	status, body, err := a.store.Idempotent(ctx, idem, func() (int, any, error) {
-		if err := a.store.CheckSiteWriter(ctx, r.Caller, acc, site); err != nil {
-			return 0, nil, err
-		}
+	status, body, err := a.store.Idempotent(ctx, idem, func() error {
+		return a.store.CheckSiteWriter(ctx, r.Caller, acc, site)
+	}, func() (int, any, error) {
 		results := make([]contract.Result[domain.Relationship], len(rows))
 		for i, row := range rows {
 			res, err := a.putRow(ctx, r, acc, site, row)

@@ -2,15 +2,21 @@ package handlers_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"rollcall/shared/config"
+	"rollcall/shared/handlers"
+	"rollcall/shared/store"
 	"rollcall/shared/table"
 	"rollcall/shared/testenv"
 )
@@ -297,5 +303,132 @@ func TestIdempotencyKeyLengthIsInCharacters(t *testing.T) {
 	if a := e.do(call{function: "create-contact", sub: "op", operator: true, params: p, body: str(`{"email":"b@example.com"}`),
 		headers: map[string]string{"Idempotency-Key": strings.Repeat("é", 256)}}); a.status != 400 {
 		t.Fatalf("a key of 256 characters: %d %s", a.status, a.raw)
+	}
+}
+
+// concurrently runs n copies of c at once and returns their answers.
+func (e *env) concurrently(n int, c call) []answer {
+	out := make([]answer, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			out[i] = e.do(c)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return out
+}
+
+// Finding 3: one key, one execution, one answer — under concurrency, for a batch (not one
+// transaction) and for accept (read, then a transaction).
+func TestOneIdempotencyKeyOneExecutionUnderConcurrency(t *testing.T) {
+	e := newRelEnv(t)
+	acc := e.createAccount("customer")
+	p := map[string]string{"accountId": acc}
+	batch := call{function: "batch-create-contacts", sub: "op", operator: true, params: p,
+		headers: map[string]string{"Idempotency-Key": "save-and-new-1"},
+		body:    str(`{"items":[{"email":"r1@example.com"},{"email":"r2@example.com"},{"email":"r3@example.com"}]}`)}
+	answers := e.concurrently(6, batch)
+	for i, a := range answers {
+		if a.status != 200 || a.raw != answers[0].raw {
+			t.Errorf("batch %d: %d %s, first %d %s", i, a.status, a.raw, answers[0].status, answers[0].raw)
+		}
+	}
+	list := e.do(call{function: "list-contacts", sub: "op", operator: true, params: p})
+	if n := len(list.body["items"].([]any)); n != 3 {
+		t.Errorf("%d contacts after six concurrent batches with one key, want 3", n)
+	}
+
+	e.becomeOwner(acc, "ada", "ada@acme.example")
+	inv := e.invite(acc, "joiner@acme.example")
+	var token string
+	for _, raw := range testenv.Items(e.t, e.db, e.name) {
+		var it map[string]any
+		_ = attributevalue.UnmarshalMap(raw, &it)
+		if it["entity"] == "invitation" && it["id"] == inv.body["id"] {
+			token = e.signer.Token(acc, it["id"].(string), it["nonce"].(string))
+		}
+	}
+	accepts := e.concurrently(6, call{function: "accept-invitation", sub: "joiner", headers: map[string]string{"Idempotency-Key": "join-1"},
+		body: str(fmt.Sprintf(`{"token":%q}`, token))})
+	for i, a := range accepts {
+		if a.status != 201 || a.raw != accepts[0].raw {
+			t.Errorf("accept %d: %d %s, first %d %s", i, a.status, a.raw, accepts[0].status, accepts[0].raw)
+		}
+	}
+}
+
+// Finding 3: the right is checked before the record is read: a member removed since its batch
+// cannot replay the batch's answer.
+func TestRemovedMemberCannotReplay(t *testing.T) {
+	e := newRelEnv(t)
+	acc := e.createAccount("customer")
+	e.member(acc, "writer", "user", "contacts:write")
+	p := map[string]string{"accountId": acc}
+	c := call{function: "batch-create-contacts", sub: "writer", params: p, headers: map[string]string{"Idempotency-Key": "b-1"},
+		body: str(`{"items":[{"email":"r1@example.com"}]}`)}
+	if a := e.do(c); a.status != 200 {
+		t.Fatalf("batch: %d %s", a.status, a.raw)
+	}
+	if a := e.do(call{function: "remove-user", sub: "op", operator: true, params: map[string]string{"accountId": acc, "userId": "writer"}}); a.status != 204 {
+		t.Fatalf("remove: %d %s", a.status, a.raw)
+	}
+	if a := e.do(c); a.status != 404 || a.headers["Idempotent-Replayed"] != "" {
+		t.Fatalf("replay by a removed member: %d %v %s", a.status, a.headers, a.raw)
+	}
+	// Likewise for a single-transaction create.
+	e.member(acc, "writer2", "user", "contacts:write")
+	c2 := call{function: "create-contact", sub: "writer2", params: p, headers: map[string]string{"Idempotency-Key": "c-1"}, body: str(`{"email":"r9@example.com"}`)}
+	if a := e.do(c2); a.status != 201 {
+		t.Fatalf("create: %d %s", a.status, a.raw)
+	}
+	e.do(call{function: "remove-user", sub: "op", operator: true, params: map[string]string{"accountId": acc, "userId": "writer2"}})
+	if a := e.do(c2); a.status != 404 {
+		t.Fatalf("create replayed by a removed member: %d %s", a.status, a.raw)
+	}
+}
+
+// failingRecords fails the PutItem that records a batch's answer (the claim's replacement).
+type failingRecords struct {
+	store.DB
+}
+
+func (f failingRecords) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	if s, ok := in.Item["status"].(*types.AttributeValueMemberN); ok && s.Value != "0" {
+		return nil, errors.New("injected: the record write failed")
+	}
+	return f.DB.PutItem(ctx, in, o...)
+}
+
+// Finding 3: a failed write of the answer's record is reported (500), not swallowed; the key
+// stays claimed, so a repeat does not run the batch a second time.
+func TestFailedRecordWriteIsNotSwallowed(t *testing.T) {
+	db, name := testenv.DB(t)
+	cfg, err := config.FromLookup(func(k string) string {
+		if k == config.EnvTableName {
+			return name
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{DB: failingRecords{db}, actions: map[string]bool{}}
+	e := &env{t: t, api: handlers.New(cfg, rec), calls: rec}
+	acc := e.createAccount("customer")
+	c := call{function: "batch-create-contacts", sub: "op", operator: true, params: map[string]string{"accountId": acc},
+		headers: map[string]string{"Idempotency-Key": "b-1"}, body: str(`{"items":[{"email":"r1@example.com"}]}`)}
+	store.ClaimWait = 200 * time.Millisecond
+	defer func() { store.ClaimWait = 10 * time.Second }()
+	if a := e.do(c); a.status != 500 {
+		t.Fatalf("batch whose record write failed: %d %s", a.status, a.raw)
+	}
+	if a := e.do(c); a.status != 409 {
+		t.Fatalf("its repeat: %d %s", a.status, a.raw)
 	}
 }

@@ -7,6 +7,7 @@ package idempotency
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -69,8 +70,13 @@ type Replay struct {
 
 func (r *Replay) Error() string { return "idempotency: replay of an earlier request" }
 
+// ErrInProgress is Check's answer for a record whose request is still running (status 0: a
+// claim, see store.Idempotent).
+var ErrInProgress = errors.New("idempotency: the first request with this key is still running")
+
 // Check compares a stored record with req at now: nil when the record has expired (the request
-// runs anew), a *Replay when it matches, a 422 when the key was used for another request.
+// runs anew), a *Replay when it matches, ErrInProgress when it matches a request still running, a
+// 422 when the key was used for another request.
 func Check(rec Record, req *Request, now time.Time) error {
 	if !now.Before(rec.Expires) {
 		return nil
@@ -78,6 +84,9 @@ func Check(rec Record, req *Request, now time.Time) error {
 	if rec.Hash != req.Hash {
 		return apperr.New(http.StatusUnprocessableEntity, apperr.CodeIdempotencyMismatch,
 			"the Idempotency-Key was already used with a different request")
+	}
+	if rec.Status == 0 {
+		return ErrInProgress
 	}
 	return &Replay{Status: rec.Status, Body: rec.Body}
 }

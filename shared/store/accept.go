@@ -92,7 +92,13 @@ func (s *Store) AcceptInvitation(ctx context.Context, c auth.Caller, signer *inv
 		done := inv
 		done.Status, done.AcceptedBy, done.AcceptedEmail = domain.StatusAccepted, c.Sub, c.Email
 
+		if inv.Kind == domain.KindOwner {
+			u.Role, u.Permissions = domain.RoleOwner, []string{}
+		}
 		t := s.txn()
+		// The record first: a concurrent accept with the same key fails on it and gets the
+		// first answer (not "already accepted").
+		t.idempotent(req, http.StatusCreated, u)
 		t.update(table.Invitation(accountID, inv.ID), expression.Set(expression.Name("status"), expression.Value(done.Status)).
 			Set(expression.Name("acceptedBy"), expression.Value(done.AcceptedBy)).
 			Set(expression.Name("acceptedEmail"), expression.Value(done.AcceptedEmail)), sendCountIs(inv.SendCount), func(old item) error {
@@ -108,7 +114,6 @@ func (s *Store) AcceptInvitation(ctx context.Context, c auth.Caller, signer *inv
 		t.dropGuard(inv)
 		switch inv.Kind {
 		case domain.KindOwner:
-			u.Role, u.Permissions = domain.RoleOwner, []string{}
 			noOwner := expression.AttributeNotExists(expression.Name("ownerSub")).And(expression.AttributeExists(expression.Name(table.PK)))
 			t.update(table.Account(accountID), expression.Set(expression.Name("ownerSub"), expression.Value(c.Sub)), &noOwner, func(old item) error {
 				if old == nil {
@@ -131,7 +136,6 @@ func (s *Store) AcceptInvitation(ctx context.Context, c auth.Caller, signer *inv
 		if u.Role == domain.RoleUser || domain.NormaliseEmail(u.Email) != domain.NormaliseEmail(acc.Owner.Email) {
 			t.putNew(userEmailItem{Key: table.UserEmail(accountID, domain.NormaliseEmail(u.Email)), Entity: entityUserEmail, Sub: c.Sub}, userEmailTaken)
 		}
-		t.idempotent(req, http.StatusCreated, u) // u as answered: after the kind has set its role
 		t.audit(accountID, c, "invitation.accept", map[string]string{"invitationId": inv.ID, "userId": c.Sub},
 			map[string]any{"role": u.Role, "permissions": u.Permissions, "invitedEmail": inv.Email, "acceptedEmail": c.Email})
 		if err := t.run(ctx); err != nil {

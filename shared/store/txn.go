@@ -164,6 +164,9 @@ func (t *txn) idempotent(req *idempotency.Request, status int, body any) {
 			return err
 		}
 		if err := idempotency.Check(r.Record, req, now); err != nil {
+			if errors.Is(err, idempotency.ErrInProgress) {
+				return inProgress()
+			}
 			return err
 		}
 		return errRetry // expired within the second the condition compares: write it anew

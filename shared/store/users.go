@@ -181,13 +181,18 @@ func (s *Store) RemoveUser(ctx context.Context, c auth.Caller, accountID, sub st
 func (s *Store) TransferOwnership(ctx context.Context, c auth.Caller, accountID, newOwner string, req *idempotency.Request) (domain.Account, error) {
 	var result domain.Account
 	err := optimistic(0, func() error {
-		me, found, err := s.getAuthorized(ctx, c, accountID, needOwner, append(idemKeys(req), table.Account(accountID), table.User(accountID, newOwner))...)
-		// A repeat is answered as the first time, although the caller is no longer the owner.
+		// The right first, then the record. A transfer's own success takes the right to transfer
+		// from the caller, so its repeat needs the caller to be a member still (it keeps every
+		// permission, R5); anyone else needs the owner role. A removed member gets 404.
+		me, found, err := s.getAuthorized(ctx, c, accountID, needMember, append(idemKeys(req), table.Account(accountID), table.User(accountID, newOwner))...)
+		if err != nil {
+			return err
+		}
 		if err := s.replayed(req, found); err != nil {
 			return err
 		}
-		if err != nil {
-			return err
+		if me != nil && !permits(*me, needOwner) {
+			return forbidden(needOwner)
 		}
 		acc, err := decodeAccount(found[table.Account(accountID)])
 		if err != nil {
@@ -251,6 +256,9 @@ func (s *Store) TransferOwnership(ctx context.Context, c auth.Caller, accountID,
 			e := domain.NormaliseEmail(oldOwner.Email)
 			guards[e] = userEmailItem{Key: table.UserEmail(accountID, e), Entity: entityUserEmail, Sub: oldOwner.ID}
 		}
+		// The record after the right (the caller's own membership above, for a member) and before
+		// the state's conditions: a concurrent repeat gets the first answer, not a conflict.
+		t.idempotent(req, http.StatusOK, next)
 		e := domain.NormaliseEmail(target.Email)
 		guards[e] = userEmailItem{Key: table.UserEmail(accountID, e), Entity: entityUserEmail, Owner: true}
 		known := expression.AttributeNotExists(expression.Name(table.PK)).Or(expression.Name("owner").Equal(expression.Value(true))).
@@ -262,7 +270,6 @@ func (s *Store) TransferOwnership(ctx context.Context, c auth.Caller, accountID,
 			isOwners := expression.Name("owner").Equal(expression.Value(true))
 			t.delete(table.UserEmail(accountID, oldOwnerEmail), &isOwners, func(item) error { return errStale })
 		}
-		t.idempotent(req, http.StatusOK, next)
 		t.audit(accountID, c, "account.transferOwnership", map[string]string{"accountId": accountID, "userId": newOwner},
 			map[string]any{"previousOwner": acc.OwnerSub, "ownerEmail": next.Owner.Email})
 		if err := t.run(ctx); err != nil {
