@@ -22,7 +22,10 @@ LAMBDA_FUNCTIONS = $(sort $(patsubst functions/%/main.go,%,$(wildcard functions/
 LAMBDA_BUDGET_BYTES := 10485760
 # -buildvcs=false keeps binaries byte-identical across commits, so that a deploy updates only
 # the functions whose code changed (CDK hashes each bootstrap).
-LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -buildvcs=false -ldflags "-s -w"
+# -buildid= leaves Go's build id (a hash of every package compiled in, used or not) out of the
+# binary, so that a function's bootstrap, and its code hash, change only when its own code does
+# (issue 13 item 7: each function links only its own operation).
+LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -buildvcs=false -ldflags "-s -w -buildid="
 
 .PHONY: build sizes synth diff deploy
 

@@ -100,7 +100,7 @@ func load(root string, table []routes.Route) (*api, *builder, error) {
 		}
 	}
 	var codes []string
-	for _, d := range problemCodes {
+	for _, d := range contract.ProblemCodes {
 		codes = append(codes, d.Code)
 	}
 	a.Codes = codes

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"rollcall/shared/apperr"
 	"rollcall/shared/contract"
 	"rollcall/shared/domain"
 	"rollcall/shared/httpapi"
@@ -204,48 +203,10 @@ func codeList(names []string) string {
 	return strings.Join(q[:len(q)-1], ", ") + " and " + q[len(q)-1]
 }
 
-// codeDoc says what a problem code means and the status it comes with.
-type codeDoc struct {
-	Code    string
-	Status  int
-	Meaning string
-}
-
-// problemCodes describes every problem code of apperr, in the order the document lists them; a
-// test fails when apperr has a code this table lacks (or the other way round), so that the list
-// in api.md stays complete.
-var problemCodes = []codeDoc{
-	{apperr.CodeValidation, 400, "The request is not valid: `errors` lists each invalid field (body fields, query parameters, `If-Match`, `Idempotency-Key`)."},
-	{apperr.CodeUnauthorized, 401, "No valid bearer token."},
-	{apperr.CodeForbidden, 403, "The caller is a member of the account but lacks the role or permission."},
-	{apperr.CodeNotFound, 404, "No such item, or an account the caller is not a member of (never 403, so that account ids cannot be probed)."},
-	{apperr.CodeMethodNotAllowed, 405, "A known path with another method (the local gateway; API Gateway answers 404)."},
-	{apperr.CodeConflict, 409, "The item is not in a state that allows this (for example an invitation that has ended)."},
-	{apperr.CodePreconditionFailed, 412, "`If-Match` does not match the item's current `ETag`: read it again."},
-	{apperr.CodeIdempotencyMismatch, 422, "The `Idempotency-Key` was already used with a different request."},
-	{apperr.CodeTooManyRequests, 429, "Too many requests: retry after `Retry-After` seconds."},
-	{apperr.CodeContactEmailTaken, 409, "Another contact of the account has this email; `contactId` names it (R17)."},
-	{apperr.CodeLastRecipient, 409, "The change would leave a required email type without a recipient; `emailTypes` names them (R18)."},
-	{apperr.CodeSupportCaseRequired, 403, "A partner account's contacts are added by the vendor: raise a support case (R19)."},
-	{apperr.CodeEmailBelongsToUser, 409, "The email is the owner's or a user's of the account; `userId` names the user when it is one (R4)."},
-	{apperr.CodeInvitationPending, 409, "The email has a pending invitation; `invitationId` names it (R11)."},
-	{apperr.CodeRoleTaken, 409, "A unique role of the site is held by another contact; `contactId` and `role` name them (R21)."},
-	{apperr.CodeAlreadyMember, 409, "The accepting login is already a member of the account (R12)."},
-	{apperr.CodeInvitationExpired, 410, "The invitation has expired: ask for a new one (R10)."},
-	{apperr.CodeInvitationRevoked, 410, "The invitation was revoked (R14)."},
-	{apperr.CodeInvitationUsed, 409, "The invitation has already been accepted (R12)."},
-	{apperr.CodeInvalidToken, 400, "The invitation token is malformed, tampered with, or replaced by a newer one (resend)."},
-	{apperr.CodeResendTooSoon, 429, "The invitation was sent less than a minute ago; `retryAfterSeconds` and `Retry-After` say when to retry (R14)."},
-	{apperr.CodeNotAdminEligible, 409, "The user's linked contact holds no admin-eligible role; `eligibleRoles` lists them (R9)."},
-	{apperr.CodeOwnerProtected, 409, "The owner cannot be changed or removed: transfer ownership first (R5)."},
-	{apperr.CodeInternal, 500, "An internal error; nothing about its cause is disclosed. Retry later."},
-	{apperr.CodeEmailNotVerified, 403, "Accepting an invitation needs a login whose email the identity provider has verified."},
-}
-
-// codeDocs is problemCodes by code.
-var codeDocs = func() map[string]codeDoc {
-	m := map[string]codeDoc{}
-	for _, d := range problemCodes {
+// codeDocs is contract.ProblemCodes by code.
+var codeDocs = func() map[string]contract.CodeDoc {
+	m := map[string]contract.CodeDoc{}
+	for _, d := range contract.ProblemCodes {
 		m[d.Code] = d
 	}
 	return m
@@ -262,61 +223,11 @@ var problemExtras = props{
 	{"retryAfterSeconds", &Schema{Type: "integer", Description: "429: seconds to wait before retrying (also the `Retry-After` header)."}},
 }
 
-// Request bodies: the fields each requires, as the validation rules in shared/domain and
-// shared/handlers say (the Go types cannot: absent and empty decode alike).
-var requestRequired = map[string][]string{
-	"CreateAccountInput":    {"name", "owner"},
-	"NewOwnerInput":         {"firstName", "lastName", "email"},
-	"TransferInput":         {"userId"},
-	"UpdateUserInput":       {"permissions"},
-	"CreateInvitationInput": {"email", "permissions"},
-	"TokenInput":            {"token"},
-	"CreateContactInput":    {"email"},
-	"CreateSiteInput":       {"name"},
-	"RelationshipInput":     {"roles"},
-	"RelationshipRow":       {"contactId", "roles"},
-}
-
 // fieldAliases gives the type of a field another schema name, where one Go type is validated
 // differently in two places (OwnerInput: all optional in a PATCH, names and email required on
 // create).
 var fieldAliases = map[string]string{
 	"CreateAccountInput.owner": "NewOwnerInput",
-}
-
-// typeDescriptions describe every component schema (a Page's description is made from its item).
-var typeDescriptions = map[string]string{
-	"NewOwnerInput":         "The owner details of a new account: first name, last name and email are required.",
-	"OwnerInput":            "Owner details to change: absent fields are left alone; `null` removes phone, company or address.",
-	"CreateContactInput":    "The body of a contact create, and one row of a contact batch.",
-	"UpdateContactInput":    "The body of a contact update; `null` removes an optional field.",
-	"UpdateAccountInput":    "The body of an account update; `null` removes an optional field.",
-	"CreateSiteInput":       "The body of a site create.",
-	"TokenInput":            "The body of an invitation look-up or accept: the token from the invitation link.",
-	"Relationship":          "A contact's roles on a site (R21). A contact's own `relationships` leave out `contactId`.",
-	"Account":               "Account is a customer's or partner's tenant (R1).",
-	"AccountSummary":        "AccountSummary is an account as GET /me/accounts lists it.",
-	"Actor":                 "Actor is who made a change or an invitation: a login (with its email) or an operator.",
-	"AuditEntry":            "AuditEntry records one change (R23): who, what, when and the changed fields.",
-	"Catalog":               "Catalog is what GET /catalog answers.",
-	"Contact":               "Contact is a person of an account who receives email (R16).",
-	"CreateAccountInput":    "CreateAccountInput is the body of POST /accounts.",
-	"CreateInvitationInput": "CreateInvitationInput is the body of POST /accounts/{id}/invitations.",
-	"Delivery":              "Delivery is the delivery status of an invitation's last email (DESIGN §4).",
-	"EmailType":             "EmailType is a kind of email a contact or the owner may receive (R18).",
-	"FieldError":            "FieldError is one invalid field of a request body or query (JSON pointer style path).",
-	"Invitation":            "Invitation invites an email to join an account (R10–R15).",
-	"InvitationView":        "InvitationView is what the look-up shows a recipient before accepting (a \"join as X\" screen).",
-	"MyAccount":             "MyAccount is one account of the calling login, as GET /me/accounts lists it.",
-	"Owner":                 "Owner is the owner details of an account (R1).",
-	"Permission":            "Permission is a user permission (R8).",
-	"RelationshipInput":     "RelationshipInput is the body of PUT /accounts/{accountId}/sites/{siteId}/contacts/{contactId} (R21): the relationship's complete set of roles, which replaces the current one.",
-	"RelationshipRow":       "RelationshipRow is one row of POST /accounts/{accountId}/sites/{siteId}/contacts/batch: a PUT of contact ContactID's relationship with the site of the path.",
-	"Role":                  "Role is a contact role a relationship may hold (R21).",
-	"Site":                  "Site is a support site of an account (R20).",
-	"TransferInput":         "TransferInput is the body of POST /accounts/{id}/ownership (R5).",
-	"UpdateUserInput":       "UpdateUserInput is the body of PATCH /accounts/{id}/users/{userId}.",
-	"User":                  "User is a login's membership of an account (R6).",
 }
 
 // Enumerations and constraints the Go types cannot carry.
@@ -406,119 +317,6 @@ var fieldFixes = map[string]func(*Schema) *Schema{
 	"UpdateContactInput.emailTypes": unique,
 	"RelationshipInput.roles":       minItems(1),
 	"RelationshipRow.roles":         minItems(1),
-}
-
-// fieldDescriptions describe fields, by "Schema.field", "GoType.field" for every instance of a
-// generic type, or "*.field" for every schema.
-var fieldDescriptions = map[string]string{
-	"*.accountId":                         "The account's id (`acc_…`).",
-	"*.createdAt":                         "When it was created.",
-	"*.updatedAt":                         "When it last changed.",
-	"Delivery.status":                     "`sent` (with `messageId`) or `failed` (with `reason`).",
-	"Delivery.messageId":                  "The email service's message id, once sent.",
-	"Delivery.reason":                     "Why the email could not be sent.",
-	"Delivery.at":                         "When the status was recorded.",
-	"Account.name":                        "The account's name.",
-	"Account.owner":                       "The owner's details (R1).",
-	"Owner.email":                         "The owner's email; no user of the account may have it (R4).",
-	"Contact.email":                       "The contact's email, unique in the account (compared case-insensitively, R17).",
-	"Contact.phone":                       "The contact's phone number.",
-	"UpdateContactInput.firstName":        "`null` removes it. A contact to be related to a site should have one (R16).",
-	"UpdateContactInput.lastName":         "`null` removes it. A contact to be related to a site should have one (R16).",
-	"UpdateContactInput.phone":            "`null` removes it.",
-	"CreateContactInput.phone":            "Digits, spaces and `+ ( ) . -`.",
-	"Site.name":                           "The site's name; the main site's follows the account's (R20).",
-	"Site.legacyId":                       "The site's id in a legacy system, if any.",
-	"Invitation.kind":                     "`user` (R10), `welcome` (a contact related to a site, R22) or `owner` (R2).",
-	"Invitation.email":                    "The invited email.",
-	"Invitation.expiresAt":                "When it expires; a resend resets it.",
-	"Invitation.invitedBy":                "Who invited.",
-	"InvitationView.invitedBy":            "Who invited.",
-	"InvitationView.kind":                 "`user`, `welcome` or `owner`.",
-	"InvitationView.expiresAt":            "When it expires.",
-	"InvitationView.status":               "Its status now: only `pending` can be accepted.",
-	"MyAccount.account":                   "The account.",
-	"MyAccount.role":                      "The caller's role in it: `owner` or `user`.",
-	"MyAccount.permissions":               "The caller's own permissions in it.",
-	"MyAccount.admin":                     "Whether the caller has admin privileges in it (R9).",
-	"Catalog.roles":                       "Contact roles a relationship may hold (R21).",
-	"Catalog.permissions":                 "Permissions a user may hold (R8).",
-	"Catalog.emailTypes":                  "Kinds of email a contact or the owner may receive (R18).",
-	"Role.uniquePerSite":                  "Whether only one contact per site may hold it (R21).",
-	"Role.adminEligible":                  "Whether a contact holding it makes its user eligible for admin privileges (R9).",
-	"Permission.builtIn":                  "Whether rollcall enforces it; other permissions are stored for the vendor's other services (R8).",
-	"EmailType.required":                  "Whether it must have at least one recipient at all times (R18).",
-	"Account.id":                          "The account id (`acc_…`).",
-	"Account.legacyId":                    "The account's id in a legacy system, if any.",
-	"Account.ownerEmailTypes":             "The email types the owner receives (names from the catalog).",
-	"Account.version":                     "The item's version: the `ETag` of reads, for `If-Match`.",
-	"Account.type":                        "`customer` or `partner` (partners cannot add contacts themselves, R19).",
-	"CreateAccountInput.type":             "`customer` (the default) or `partner`.",
-	"CreateAccountInput.legacyId":         "The account's id in a legacy system; it shows in the main site's name.",
-	"UpdateAccountInput.name":             "Operators only. Renames the main site too.",
-	"UpdateAccountInput.type":             "Operators only.",
-	"UpdateAccountInput.legacyId":         "Operators only; `null` removes it.",
-	"UpdateAccountInput.owner":            "Owner details to change.",
-	"UpdateAccountInput.ownerEmailTypes":  "The email types the owner receives; a required type must keep a recipient (R18).",
-	"Contact.id":                          "The contact id (`con_…`).",
-	"Contact.firstName":                   "Optional, but a contact to be related to a site should have one (R16).",
-	"Contact.lastName":                    "Optional, but a contact to be related to a site should have one (R16).",
-	"Contact.emailTypes":                  "The email types the contact receives (names from the catalog).",
-	"Contact.version":                     "The item's version: the `ETag` of reads, for `If-Match`.",
-	"Contact.relationships":               "The sites the contact is related to, with its roles: in `GET` of one contact only.",
-	"CreateContactInput.firstName":        "Optional, but a contact to be related to a site should have one (R16).",
-	"CreateContactInput.lastName":         "Optional, but a contact to be related to a site should have one (R16).",
-	"CreateContactInput.emailTypes":       "Email types to receive (names from the catalog); none when absent.",
-	"UpdateContactInput.email":            "A new email; it cannot be removed.",
-	"UpdateContactInput.emailTypes":       "The email types to receive; `null` or `[]` for none.",
-	"Site.id":                             "The site id (`site_…`).",
-	"Site.main":                           "Whether it is the account's main site, made with the account (R20).",
-	"CreateSiteInput.name":                "The site's name.",
-	"CreateSiteInput.legacyId":            "The site's id in a legacy system.",
-	"User.id":                             "The login's subject (`sub`): the user's id in paths.",
-	"User.email":                          "The accepting login's email (or the invited email when the login has none).",
-	"User.invitedEmail":                   "The email that was invited, when it differs.",
-	"User.role":                           "`owner` or `user`.",
-	"User.permissions":                    "The user's own permissions (names from the catalog).",
-	"User.admin":                          "Admin privileges (R9): contacts:read, contacts:write and sites:write whatever `permissions` say.",
-	"User.contactId":                      "The contact this user was welcomed as (R22).",
-	"User.joinedAt":                       "When the user accepted its invitation.",
-	"TransferInput.userId":                "The login subject of the user to become the owner.",
-	"UpdateUserInput.permissions":         "The user's new permissions (names from the catalog); may be empty.",
-	"Invitation.id":                       "The invitation id (`inv_…`).",
-	"Invitation.permissions":              "The permissions the user gets on accepting.",
-	"Invitation.status":                   "`pending`, `accepted`, `revoked` or `expired` (a pending invitation past its expiry).",
-	"Invitation.expiresInDays":            "The validity a resend resets the expiry to.",
-	"Invitation.sendCount":                "How many times the invitation was sent.",
-	"Invitation.lastSentAt":               "When it was last sent.",
-	"Invitation.contactId":                "`welcome` invitations: the contact accepting links the user to.",
-	"Invitation.acceptedBy":               "The login subject that accepted it.",
-	"Invitation.acceptedEmail":            "The accepting login's email.",
-	"Invitation.delivery":                 "The delivery status of the last email, once known.",
-	"CreateInvitationInput.permissions":   "The permissions to grant (names from the catalog); may be empty.",
-	"CreateInvitationInput.expiresInDays": fmt.Sprintf("Days until the invitation expires (%d to %d).", domain.MinInvitationDays, domain.MaxInvitationDays),
-	"Relationship.contactId":              "The contact; absent in a contact's own `relationships`.",
-	"Relationship.roles":                  "Contact roles (names from the catalog).",
-	"RelationshipInput.roles":             "The relationship's complete set of roles (names from the catalog): at least one, none repeated.",
-	"RelationshipRow.contactId":           "The contact (`con_…`) to relate to the site of the path.",
-	"RelationshipRow.roles":               "Its complete set of roles on the site: at least one, none repeated.",
-	"AuditEntry.id":                       "The entry id (`aud_…`), time-sortable.",
-	"AuditEntry.at":                       "When the change was made.",
-	"AuditEntry.actor":                    "Who made it.",
-	"AuditEntry.operation":                "What was done, for example `contact.create`.",
-	"AuditEntry.targets":                  "The ids of the items changed, by kind.",
-	"AuditEntry.changes":                  "The changed fields with their new values (never tokens).",
-	"Actor.sub":                           "The login's subject.",
-	"Actor.email":                         "The login's email, when its token had one.",
-	"Actor.operator":                      "Whether the actor was an operator.",
-	"InvitationView.accountName":          "The name of the account the invitation is for.",
-	"InvitationView.invitedEmail":         "The email that was invited.",
-	"InvitationView.permissions":          "The permissions the user gets on accepting.",
-	"FieldError.field":                    "The invalid field: a JSON path such as `owner.email` or `roles[1]`, a query parameter, or a header; empty for the body as a whole.",
-	"FieldError.message":                  "What is wrong with it.",
-	"Page.items":                          "The page's items, in the list's order.",
-	"Page.nextCursor":                     "The `cursor` of the next page; absent on the last page.",
-	"Contact.userId":                      "The user linked by accepting the contact's welcome invitation (R22).",
 }
 
 // problemName is the component name of the problem schema.

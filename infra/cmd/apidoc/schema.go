@@ -13,6 +13,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3gen"
 
+	"rollcall/shared/contract"
 	"rollcall/shared/domain"
 )
 
@@ -155,7 +156,7 @@ func makeNullable(s *Schema) *Schema {
 }
 
 // mode says whether a type is read from requests or written in answers: request objects reject
-// unknown fields and take their required fields from the validation rules (requestRequired);
+// unknown fields and take their required fields from the validation rules (contract.RequestRequired);
 // answer objects require every field that is not omitempty.
 type mode int
 
@@ -196,10 +197,10 @@ func (b *builder) unused() {
 		}
 	}
 	check("fieldFixes", slices.Collect(maps.Keys(fieldFixes)), "")
-	check("fieldDescriptions", slices.Collect(maps.Keys(fieldDescriptions)), "")
+	check("contract.FieldDescriptions", slices.Collect(maps.Keys(contract.FieldDescriptions)), "")
 	check("fieldAliases", slices.Collect(maps.Keys(fieldAliases)), "")
-	check("typeDescriptions", slices.Collect(maps.Keys(typeDescriptions)), "type ")
-	check("requestRequired", slices.Collect(maps.Keys(requestRequired)), "required ")
+	check("contract.TypeDescriptions", slices.Collect(maps.Keys(contract.TypeDescriptions)), "type ")
+	check("contract.RequestRequired", slices.Collect(maps.Keys(contract.RequestRequired)), "required ")
 }
 
 // fail records an error; the generator stops when the builder has any.
@@ -344,12 +345,12 @@ func (b *builder) named(t reflect.Type, name string, m mode, make func() *Schema
 	if baseName(t) == "Page" {
 		desc = fmt.Sprintf("One page of a list of %s: `items`, and `nextCursor` while more pages follow.", strings.TrimSuffix(name, "Page"))
 	}
-	if d, ok := typeDescriptions[name]; ok {
+	if d, ok := contract.TypeDescriptions[name]; ok {
 		desc = d
 		b.used["type "+name] = true
 	}
 	if desc == "" {
-		b.fail("schema %s has no description: add one to typeDescriptions", name)
+		b.fail("schema %s has no description: add one to contract.TypeDescriptions", name)
 	}
 	c.Schema.Description = desc
 	return refTo(name)
@@ -357,7 +358,7 @@ func (b *builder) named(t reflect.Type, name string, m mode, make func() *Schema
 
 // object is the object schema of struct schema s (of r); name is its component name ("" when
 // inline). Properties keep the Go fields' order; answers require the fields that are not
-// omitempty, requests those requestRequired names and refuse unknown fields.
+// omitempty, requests those contract.RequestRequired names and refuse unknown fields.
 func (b *builder) object(r reflected, s *openapi3.Schema, name string, m mode) *Schema {
 	t := r.nodes[s].Go
 	out := &Schema{Type: "object"}
@@ -384,7 +385,7 @@ func (b *builder) object(r reflected, s *openapi3.Schema, name string, m mode) *
 		}
 		desc := ""
 		for _, k := range []string{key, baseName(t) + "." + jsonName, "*." + jsonName} {
-			if d, ok := fieldDescriptions[k]; ok {
+			if d, ok := contract.FieldDescriptions[k]; ok {
 				desc = d
 				b.used[k] = true
 				break
@@ -405,12 +406,12 @@ func (b *builder) object(r reflected, s *openapi3.Schema, name string, m mode) *
 	}
 	if m == requestMode {
 		out.AdditionalProperties = false // bodies are decoded with unknown fields refused
-		for _, f := range requestRequired[name] {
+		for _, f := range contract.RequestRequired[name] {
 			if out.Properties.get(f) == nil {
-				b.fail("requestRequired[%s] names %q, which %s has no JSON field for", name, f, t)
+				b.fail("contract.RequestRequired[%s] names %q, which %s has no JSON field for", name, f, t)
 			}
 		}
-		required = requestRequired[name]
+		required = contract.RequestRequired[name]
 		b.used["required "+name] = true
 	}
 	if len(required) > 0 {
