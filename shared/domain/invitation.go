@@ -172,6 +172,21 @@ type InvitationView struct {
 	Status       string    `json:"status"`
 }
 
+// WelcomePermissions are the permissions of a welcome invitation created by creator (nil for an
+// operator) when the stage's welcome permissions are stage (R22, R7; issue 14 finding 4): only
+// the owner grants access (R7), so a welcome invitation made by anyone but the owner or an
+// operator grants no permission its creator does not hold itself — a member cannot use a contact
+// at an address it controls to give a second login more than it has.
+func WelcomePermissions(stage []string, creator *User) []string {
+	out := []string{}
+	for _, p := range stage {
+		if creator == nil || creator.Can(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // NewWelcomeInvitation is the welcome invitation (R22) created with the first relationship of
 // contact c of account a: it invites c's email with the stage's welcome permissions perms, and
 // accepting it links the new user to c (ContactID). Like every invitation it is sent once on

@@ -432,3 +432,48 @@ func TestFailedRecordWriteIsNotSwallowed(t *testing.T) {
 		t.Fatalf("its repeat: %d %s", a.status, a.raw)
 	}
 }
+
+// welcomeOf returns the welcome invitation of contact as stored.
+func (e *relEnv) welcomeOf(contact string) map[string]any {
+	e.t.Helper()
+	for _, raw := range testenv.Items(e.t, e.db, e.name) {
+		var it map[string]any
+		_ = attributevalue.UnmarshalMap(raw, &it)
+		if it["entity"] == "invitation" && it["kind"] == "welcome" && it["contactId"] == contact {
+			return it
+		}
+	}
+	e.t.Fatalf("no welcome invitation for %s", contact)
+	return nil
+}
+
+// Finding 4 (R7, R22): a welcome invitation created by a member who is not the owner grants no
+// permission the member does not hold; the owner's and operators' grant the stage's.
+func TestWelcomeInvitationsGrantNoMoreThanTheirCreatorHolds(t *testing.T) {
+	e := newRelEnv(t)
+	acc := e.createAccount("customer")
+	site := e.mainSite(acc)
+	e.becomeOwner(acc, "ada", "ada@acme.example")
+	e.member(acc, "siter", "user", "sites:write") // relates contacts, cannot read them
+	mine := e.newContact(acc, "mine@attacker.example")
+	if a := e.put("siter", acc, site, mine, `{"roles":["Technical"]}`); a.status != 201 {
+		t.Fatalf("relate as a sites:write member: %d %s", a.status, a.raw)
+	}
+	if perms := e.welcomeOf(mine)["permissions"]; fmt.Sprint(perms) != "[]" {
+		t.Fatalf("welcome invitation of a sites:write member grants %v", perms)
+	}
+	accepted := e.do(call{function: "accept-invitation", sub: "second-login", body: str(fmt.Sprintf(`{"token":%q}`, e.welcomeToken(acc, mine)))})
+	if accepted.status != 201 || fmt.Sprint(accepted.body["permissions"]) != "[]" || accepted.body["admin"] != false {
+		t.Fatalf("the second login: %d %s", accepted.status, accepted.raw)
+	}
+	if a := e.do(call{function: "list-contacts", sub: "second-login", params: map[string]string{"accountId": acc}}); a.status != 403 {
+		t.Fatalf("the second login reads contacts: %d %s", a.status, a.raw)
+	}
+	theirs := e.newContact(acc, "grace@acme.example")
+	if a := e.put("ada", acc, site, theirs, `{"roles":["Technical"]}`); a.status != 201 {
+		t.Fatalf("relate as the owner: %d %s", a.status, a.raw)
+	}
+	if perms := e.welcomeOf(theirs)["permissions"]; fmt.Sprint(perms) != "[contacts:read]" {
+		t.Fatalf("welcome invitation of the owner grants %v", perms)
+	}
+}

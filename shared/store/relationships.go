@@ -100,7 +100,7 @@ func (s *Store) PutRelationship(ctx context.Context, c auth.Caller, accountID, s
 	}
 	err = optimistic(0, func() error {
 		siteKey, contactKey := table.Site(accountID, siteID), table.Contact(accountID, contactID)
-		_, found, err := s.getAuthorized(ctx, c, accountID, needSitesWrite, table.Account(accountID), siteKey, contactKey)
+		me, found, err := s.getAuthorized(ctx, c, accountID, needSitesWrite, table.Account(accountID), siteKey, contactKey)
 		if err != nil {
 			return err
 		}
@@ -122,7 +122,8 @@ func (s *Store) PutRelationship(ctx context.Context, c auth.Caller, accountID, s
 		}
 		var welcome *domain.Invitation
 		if ch.First() && cur.UserID == "" {
-			inv := domain.NewWelcomeInvitation(ids.New(ids.Invitation), acc.Account, cur.Contact, welcomePerms, c.Actor(), invitetoken.NewNonce(), s.now())
+			perms := domain.WelcomePermissions(welcomePerms, me)
+			inv := domain.NewWelcomeInvitation(ids.New(ids.Invitation), acc.Account, cur.Contact, perms, c.Actor(), invitetoken.NewNonce(), s.now())
 			welcome = &inv
 		}
 		err = s.writeRelationship(ctx, c, cur, ch, welcome)
