@@ -613,7 +613,9 @@ func serveAPI(ctx context.Context, s *stack) (func(), error) {
 		return nil, err
 	}
 	origins = append(origins, s.opts.corsOrigins...)
-	srv := &http.Server{Handler: local.CORS(console, origins), ReadHeaderTimeout: 10 * time.Second}
+	// The API documents in the browser (Swagger UI over docs/openapi.json) at /docs/.
+	docs := local.NewDocs(console, tools, s.log)
+	srv := &http.Server{Handler: local.CORS(docs, origins), ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			s.report(fmt.Errorf("API gateway: %w", err))
@@ -621,6 +623,11 @@ func serveAPI(ctx context.Context, s *stack) (func(), error) {
 	}()
 	s.addr = ln.Addr().String() // the port, when the address asked for any
 	s.announce("API", "http://"+s.addr+" (CORS: "+strings.Join(origins, ", ")+")")
+	if docs.Installed() {
+		s.announce("API docs", "http://"+s.addr+local.DocsPath+"/ (Swagger UI: Authorize with a token, then Try it out)")
+	} else {
+		s.announce("API docs", "not installed: run npm ci in infra/")
+	}
 	if console.Built() {
 		s.announce("console", "http://"+s.addr+"/ (sign in as any login with the form)")
 	} else {

@@ -92,6 +92,15 @@ func TestDevStack(t *testing.T) {
 	}
 
 	testCORS(t, s)
+	resp, err = http.Get("http://" + s.addr + "/docs/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "swagger-ui-bundle.js") {
+		t.Errorf("GET /docs/ through dev: %d %.200s", resp.StatusCode, body)
+	}
 	testSeed(t, s)
 }
 
