@@ -68,6 +68,10 @@ func New(scope constructs.Construct, s Stage, p Props) (*Stack, error) {
 	if err := checkRoutes(); err != nil {
 		return nil, err
 	}
+	grants, err := RouteGrants()
+	if err != nil {
+		return nil, err
+	}
 	if err := checkAssets(p.AssetDir); err != nil {
 		return nil, err
 	}
@@ -93,7 +97,7 @@ func New(scope constructs.Construct, s Stage, p Props) (*Stack, error) {
 	awscdk.Tags_Of(stack).Add(jsii.String("project"), jsii.String("rollcall"), nil)
 	awscdk.Tags_Of(stack).Add(jsii.String("stage"), jsii.String(s.Name), nil)
 
-	b := &builder{stage: s, stack: stack, removal: removal, assetDir: p.AssetDir,
+	b := &builder{stage: s, stack: stack, removal: removal, assetDir: p.AssetDir, grants: grants,
 		out: &Stack{Stack: stack, Functions: map[string]awslambda.Function{}, Aliases: map[string]awslambda.Alias{}}}
 	b.table()
 	b.signingKey()
@@ -120,7 +124,7 @@ func New(scope constructs.Construct, s Stage, p Props) (*Stack, error) {
 }
 
 // checkRoutes refuses a route table the stack cannot deploy: two routes served by one function
-// (each function gets exactly its route's rights) or a GSI1 route that cannot query.
+// (each function gets exactly its handler's rights).
 func checkRoutes() error {
 	seen := map[string]string{}
 	for _, r := range routes.All {
@@ -130,9 +134,6 @@ func checkRoutes() error {
 		seen[r.Function] = r.Key()
 		if r.Function == EmailFunction {
 			return fmt.Errorf("route table: %q uses the email function's name %s", r.Key(), EmailFunction)
-		}
-		if r.Index && !slices.Contains(r.Actions, routes.Query) {
-			return fmt.Errorf("route table: %q uses GSI1 but does not list %s", r.Key(), routes.Query)
 		}
 	}
 	return nil
@@ -207,6 +208,7 @@ type builder struct {
 	dlq         awssqs.Queue
 	identity    awsses.EmailIdentity
 	apiRoutes   []awsapigatewayv2.HttpRoute
+	grants      map[string][]Grant // each route function's DynamoDB rights (grants.json)
 }
 
 // table declares the DynamoDB table from shared/table: on-demand, GSI1, TTL, stream with new and
@@ -537,8 +539,9 @@ func IndexArn(t awsdynamodb.ITable) *string {
 	return awscdk.Fn_Join(jsii.String(""), &[]*string{t.TableArn(), jsii.String("/index/" + table.GSI1)})
 }
 
-// routeFunction declares route r's function, with exactly the table actions, index and secret
-// rights the route lists, and its API route and integration.
+// routeFunction declares route r's function, with exactly the DynamoDB rights its handler uses
+// (grants.json) and the signing key when the route has Secret, and its API route and
+// integration.
 func (b *builder) routeFunction(r routes.Route) {
 	extra := map[string]string{config.EnvTableName: *b.tbl.TableName()}
 	if r.Secret {
@@ -546,7 +549,7 @@ func (b *builder) routeFunction(r routes.Route) {
 	}
 	env, _ := b.stage.Environment(extra) // validated with the stage
 	_, alias, role := b.function(r.Function, "rollcall "+b.stage.Name+": "+r.Key(), env, APIMemoryMB, APITimeout)
-	b.grantTable(role, r.Actions, r.Index)
+	b.grantRoute(role, b.grants[r.Function])
 	if r.Secret {
 		b.grantSigningKey(role)
 	}

@@ -16,61 +16,150 @@ import (
 // are the one grant on "*" every function has.
 var xrayActions = []string{"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
 
-// writeActions are the DynamoDB actions that change data.
-var writeActions = []string{routes.PutItem, routes.UpdateItem, routes.DeleteItem, routes.TransactWriteItems, "dynamodb:BatchWriteItem"}
-
-// Each route's function may do exactly the DynamoDB actions its route lists, on the stage's
-// table (and Query on GSI1 when the route uses it), write to its own log group, and read the
-// signing key only when its route says so. Nothing else.
-func TestRouteFunctionsHaveOnlyTheirRoutesRights(t *testing.T) {
+// Each route's function may do exactly the DynamoDB actions its handler made while the handler
+// tests ran (grants.json, which shared/handlers' tests compare with what they record), on the
+// stage's table: actions made only inside transactions conditioned on
+// dynamodb:EnclosingOperation, Query on GSI1 on the index; it may write to its own log group,
+// send X-Ray traces, and read the signing key only when its route says so. Nothing else: an
+// added action (dynamodb:Scan on any route, say) or a missing one fails.
+func TestRouteFunctionsHaveExactlyTheirHandlersRights(t *testing.T) {
 	s := synth(t, "dev")
 	tableID, _ := s.only(t, "AWS::DynamoDB::Table")
 	secretID, _ := s.only(t, "AWS::SecretsManager::Secret")
-	tableArn := canon(getAtt(tableID, "Arn"))
-	indexArn := canon(map[string]any{"Fn::Join": []any{"", []any{getAtt(tableID, "Arn"), "/index/" + table.GSI1}}})
-
+	grants, err := stack.RouteGrants()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, r := range routes.All {
 		t.Run(r.Function, func(t *testing.T) {
 			fnID, fn := s.function(t, r.Function)
 			roleID := props(fn)["Role"].(map[string]any)["Fn::GetAtt"].([]any)[0].(string)
 			logID := props(fn)["LoggingConfig"].(map[string]any)["LogGroup"].(map[string]any)["Ref"].(string)
-			got := s.grants(t, roleID)
-
-			want := map[string][]string{
-				canon(getAtt(logID, "Arn")): {"logs:CreateLogStream", "logs:PutLogEvents"},
-				`"*"`:                       xrayActions,
-			}
-			if len(r.Actions) > 0 {
-				want[tableArn] = sorted(r.Actions)
-			}
-			if r.Index {
-				want[indexArn] = []string{routes.Query}
-			}
+			got := s.statements(t, roleID)
+			want := expectedStatements(grants[r.Function], tableID)
+			want[canon(getAtt(logID, "Arn"))] = []string{"logs:CreateLogStream", "logs:PutLogEvents"}
+			want[`"*"`] = xrayActions
 			if r.Secret {
 				want[canon(ref(secretID))] = []string{"secretsmanager:GetSecretValue"}
 			}
-			if !reflect.DeepEqual(actionsByResource(got), want) {
-				t.Errorf("function %s (%s) may do\n  %v\nwant\n  %v", r.Function, fnID, actionsByResource(got), want)
-			}
-			for res, g := range got {
-				for _, a := range g.actions {
-					if strings.Contains(a, "*") || (strings.Contains(res, `"*"`) && !slices.Contains(xrayActions, a)) {
-						t.Errorf("function %s: wildcard %s on %s", r.Function, a, res)
-					}
-				}
-			}
-			// A read-only route has no write action at all.
-			if !slices.ContainsFunc(r.Actions, func(a string) bool { return slices.Contains(writeActions, a) }) {
-				for res, g := range got {
-					for _, a := range g.actions {
-						if slices.Contains(writeActions, a) {
-							t.Errorf("read-only function %s may %s on %s", r.Function, a, res)
-						}
-					}
-				}
+			if diff := diffStatements(got, want); diff != "" {
+				t.Errorf("function %s (%s): %s", r.Function, fnID, diff)
 			}
 		})
 	}
+}
+
+// expectedStatements is what grants come to, keyed like statements.
+func expectedStatements(grants []stack.Grant, tableID string) map[string][]string {
+	tableArn := canon(getAtt(tableID, "Arn"))
+	indexArn := canon(map[string]any{"Fn::Join": []any{"", []any{getAtt(tableID, "Arn"), "/index/" + table.GSI1}}})
+	inTx := " if " + canon(map[string]any{"StringEquals": map[string]any{"dynamodb:EnclosingOperation": "TransactWriteItems"}})
+	want := map[string][]string{}
+	for _, g := range grants {
+		key := tableArn
+		switch {
+		case g.Index != "":
+			key = indexArn
+		case g.TransactionOnly:
+			key = tableArn + inTx
+		}
+		want[key] = sorted(append(want[key], g.Action))
+	}
+	return want
+}
+
+// diffStatements describes how got differs from want ("" when equal): actions granted beyond
+// want (over-grants) and actions of want missing (under-grants), per resource and condition.
+func diffStatements(got, want map[string][]string) string {
+	var out []string
+	for k, acts := range got {
+		for _, a := range acts {
+			if !slices.Contains(want[k], a) {
+				out = append(out, "over-grant "+a+" on "+k)
+			}
+		}
+	}
+	for k, acts := range want {
+		for _, a := range acts {
+			if !slices.Contains(got[k], a) {
+				out = append(out, "under-grant: missing "+a+" on "+k)
+			}
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, "; ")
+}
+
+// The comparison catches an over-grant such as dynamodb:Scan added to a route, and an
+// under-grant, wherever they are.
+func TestGrantComparisonCatchesMutations(t *testing.T) {
+	s := synth(t, "dev")
+	tableID, _ := s.only(t, "AWS::DynamoDB::Table")
+	grants, err := stack.RouteGrants()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range routes.All {
+		want := expectedStatements(grants[r.Function], tableID)
+		scan := expectedStatements(append(slices.Clone(grants[r.Function]), stack.Grant{Action: "dynamodb:Scan"}), tableID)
+		if d := diffStatements(scan, want); !strings.Contains(d, "over-grant dynamodb:Scan") {
+			t.Errorf("%s: adding dynamodb:Scan is not reported (%q)", r.Function, d)
+		}
+		if len(grants[r.Function]) > 0 {
+			fewer := expectedStatements(grants[r.Function][1:], tableID)
+			if d := diffStatements(fewer, want); !strings.Contains(d, "under-grant") {
+				t.Errorf("%s: removing %s is not reported", r.Function, grants[r.Function][0])
+			}
+		}
+	}
+}
+
+// No policy of any stage names an action that IAM does not have (dynamodb:TransactWriteItems,
+// say, which grants nothing), and no route function is granted a DynamoDB wildcard.
+func TestNoInvalidIAMActions(t *testing.T) {
+	for _, name := range []string{"dev", "prod"} {
+		s := synth(t, name)
+		for id, p := range s.resources("AWS::IAM::Policy") {
+			doc := props(p)["PolicyDocument"].(map[string]any)
+			for _, st := range list(doc["Statement"]) {
+				for _, a := range list(st.(map[string]any)["Action"]) {
+					action := a.(string)
+					if strings.HasPrefix(action, "dynamodb:") && !slices.Contains(stack.DynamoDBActions, action) {
+						t.Errorf("%s: policy %s names %s, which is not a DynamoDB IAM action", name, id, action)
+					}
+				}
+			}
+		}
+	}
+}
+
+// statements collects role roleID's Allow statements: actions keyed by resource (canonical JSON)
+// followed by " if <condition>" when the statement has one.
+func (s *synthesized) statements(t *testing.T, roleID string) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for _, p := range s.resources("AWS::IAM::Policy") {
+		if !slices.ContainsFunc(list(props(p)["Roles"]), func(r any) bool { return canon(r) == canon(ref(roleID)) }) {
+			continue
+		}
+		for _, st := range list(props(p)["PolicyDocument"].(map[string]any)["Statement"]) {
+			stmt := st.(map[string]any)
+			if stmt["Effect"] != "Allow" || stmt["NotAction"] != nil || stmt["NotResource"] != nil {
+				t.Errorf("role %s: unexpected statement %s", roleID, canon(stmt))
+				continue
+			}
+			for _, res := range list(stmt["Resource"]) {
+				key := canon(res)
+				if c, has := stmt["Condition"]; has {
+					key += " if " + canon(c)
+				}
+				for _, a := range list(stmt["Action"]) {
+					out[key] = sorted(append(out[key], a.(string)))
+				}
+			}
+		}
+	}
+	return out
 }
 
 // The email function may read the table's stream, get, put and update items on the table, read

@@ -60,21 +60,29 @@ func (r *recorder) take() map[string]bool {
 
 func (r *recorder) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	r.note(routes.GetItem)
+	observe(ctx, "dynamodb:GetItem")
 	return r.DB.GetItem(ctx, in, o...)
 }
 
 func (r *recorder) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
 	r.note(routes.BatchGetItem)
+	observe(ctx, "dynamodb:BatchGetItem")
 	return r.DB.BatchGetItem(ctx, in, o...)
 }
 
 func (r *recorder) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	r.note(routes.Query)
+	if in.IndexName != nil {
+		observe(ctx, "dynamodb:Query"+indexMark+*in.IndexName)
+	} else {
+		observe(ctx, "dynamodb:Query")
+	}
 	return r.DB.Query(ctx, in, o...)
 }
 
 func (r *recorder) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	r.note(routes.PutItem)
+	observe(ctx, "dynamodb:PutItem")
 	return r.DB.PutItem(ctx, in, o...)
 }
 
@@ -84,12 +92,16 @@ func (r *recorder) TransactWriteItems(ctx context.Context, in *dynamodb.Transact
 		switch {
 		case it.Put != nil:
 			r.note(routes.PutItem)
+			observe(ctx, "dynamodb:PutItem"+inTransaction)
 		case it.Update != nil:
 			r.note(routes.UpdateItem)
+			observe(ctx, "dynamodb:UpdateItem"+inTransaction)
 		case it.Delete != nil:
 			r.note(routes.DeleteItem)
+			observe(ctx, "dynamodb:DeleteItem"+inTransaction)
 		case it.ConditionCheck != nil:
 			r.note(routes.ConditionCheckItem)
+			observe(ctx, "dynamodb:ConditionCheckItem"+inTransaction)
 		}
 	}
 	return r.DB.TransactWriteItems(ctx, in, o...)
@@ -181,7 +193,7 @@ func (e *env) do(c call) answer {
 	if h == nil {
 		e.t.Fatalf("no handler for function %q", c.function)
 	}
-	resp, err := h(context.Background(), req)
+	resp, err := h(withFunction(context.Background(), c.function), req)
 	if err != nil {
 		e.t.Fatalf("%s: handler error %v", c.function, err)
 	}
