@@ -232,7 +232,7 @@ func Counts() (validatedN, failedN int64) { return validated.Load(), failed.Load
 // Main runs the tests of a package (m.Run), then reports the answers validated: to stderr, and
 // as a line "<validated> <failed> <package>" appended to $ROLLCALL_APICHECK_LOG when set. A
 // package's TestMain calls it.
-func Main(m *testing.M, pkg string) {
+func Main(m interface{ Run() int }, pkg string) {
 	code := m.Run()
 	v, f := Counts()
 	fmt.Fprintf(os.Stderr, "apicheck: %s: %d responses validated against docs/openapi.json, %d failed\n", pkg, v, f)

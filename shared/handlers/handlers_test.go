@@ -26,7 +26,7 @@ import (
 )
 
 // TestMain reports how many answers were validated against docs/openapi.json.
-func TestMain(m *testing.M) { apicheck.Main(m, "shared/handlers") }
+func TestMain(m *testing.M) { apicheck.Main(withGrantsCheck{m}, "shared/handlers") }
 
 // env is one API over a fresh DynamoDB Local table.
 type env struct {
