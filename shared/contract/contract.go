@@ -228,8 +228,7 @@ type ProblemAnswer struct {
 	When   string
 }
 
-// Problems lists the error answers of d by status: those every route gives (401; 500 is left
-// to the document's default answer), those its route's Who and its body, query and headers
+// Problems lists the error answers of d by status: those every route gives (401 and 500), those its route's Who and its body, query and headers
 // imply, and its declared codes.
 func (d Declared) Problems() []ProblemAnswer {
 	var out []ProblemAnswer
@@ -287,6 +286,7 @@ func (d Declared) Problems() []ProblemAnswer {
 	if len(d.TooMany) > 0 {
 		out = append(out, ProblemAnswer{http.StatusTooManyRequests, d.TooMany, ""})
 	}
+	out = append(out, ProblemAnswer{http.StatusInternalServerError, []string{apperr.CodeInternal}, "an unexpected fault (a store error, an unreadable item); nothing about its cause is disclosed"})
 	return out
 }
 
