@@ -4,9 +4,13 @@
 #                               (linux/arm64, lambda.norpc, trimmed, stripped) and a size table
 #   make sizes                  the same, failing when a bootstrap is over the 10 MiB budget
 #   make synth  STAGE=dev       synthesise Rollcall-<stage> into cdk.out (cdk-nag errors fail it)
+#   make bootstrap STAGE=prod   bootstrap the stage's pinned account and region for the CDK (once)
 #   make diff   STAGE=staging   compare Rollcall-<stage> with what is deployed
 #   make deploy STAGE=prod      deploy Rollcall-<stage>
+#   make smoke  STAGE=prod URL=https://…   read-only checks against the deployed API (TOKEN=… adds reads)
 #
+# Every target that talks to AWS checks the stage name and then the credentials before building
+# anything, and says what to set (docs/deploy.md is the guide).
 # STAGE is one of the stages configured in cdk.json (dev, staging, prod). The CDK CLI is the one
 # pinned in infra/package-lock.json; notices and telemetry are off, so synth works offline.
 
@@ -27,7 +31,29 @@ LAMBDA_BUDGET_BYTES := 10485760
 # (issue 13 item 7: each function links only its own operation).
 LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -buildvcs=false -ldflags "-s -w -buildid="
 
-.PHONY: build sizes synth diff deploy
+.PHONY: build sizes synth diff deploy bootstrap smoke check-stage check-credentials
+
+DEPLOY_GUIDE := docs/deploy.md
+STAGE_INFO := node $(NODE_DIR)/stage.js
+
+# check-stage fails, naming the configured stages, unless STAGE is one of cdk.json's.
+check-stage:
+	@$(STAGE_INFO) "$(STAGE)"
+
+# check-credentials fails unless AWS credentials are available and (with the AWS CLI) belong to
+# the stage's pinned account.
+check-credentials: check-stage
+	@account=$$($(STAGE_INFO) $(STAGE) account) && region=$$($(STAGE_INFO) $(STAGE) region) || exit 1; \
+	hint="set AWS_PROFILE (after aws sso login --profile <p>) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for account $$account, region $$region; see $(DEPLOY_GUIDE)"; \
+	if aws --version >/dev/null 2>&1; then \
+		got=$$(aws sts get-caller-identity --query Account --output text 2>/dev/null) || { \
+			echo "make: no working AWS credentials for stage $(STAGE): $$hint" >&2; exit 1; }; \
+		[ "$$got" = "$$account" ] || { \
+			echo "make: the credentials are for account $$got, but stage $(STAGE) is pinned to $$account in cdk.json: $$hint" >&2; exit 1; }; \
+	elif [ -z "$$AWS_PROFILE$$AWS_ACCESS_KEY_ID$$AWS_WEB_IDENTITY_TOKEN_FILE$$AWS_CONTAINER_CREDENTIALS_FULL_URI" ] && \
+		[ ! -f "$$HOME/.aws/credentials" ] && [ ! -f "$$HOME/.aws/config" ]; then \
+		echo "make: no AWS credentials for stage $(STAGE): $$hint" >&2; exit 1; \
+	fi
 
 # One go build for every function (parallel compile and link), then each binary moves to
 # build/<function>/bootstrap, the folder the stack takes as that function's asset. The size
@@ -61,14 +87,29 @@ if [ $$over -gt 0 ]; then \
 fi
 endef
 
-synth diff deploy: build | $(NODE_DIR)/node_modules
+synth: check-stage
+diff deploy bootstrap: check-credentials
+synth diff deploy bootstrap: | $(NODE_DIR)/node_modules
 
 synth:
+	@$(MAKE) --no-print-directory build
 	$(CDK_ENV) $(CDK_CLI) synth --quiet $(CDK_ARGS)
 	@echo "synthesised Rollcall-$(STAGE) into cdk.out (cdk-nag report: cdk.out/AwsSolutions-*Rollcall-$(STAGE)-NagReport.csv)"
 
 diff:
+	@$(MAKE) --no-print-directory build
 	$(CDK_ENV) $(CDK_CLI) diff $(CDK_ARGS)
 
 deploy:
+	@$(MAKE) --no-print-directory build
 	$(CDK_ENV) $(CDK_CLI) deploy --require-approval broadening $(CDK_ARGS)
+
+# The CDK's bootstrap stack (asset bucket, roles) in the stage's pinned account and region.
+bootstrap:
+	$(CDK_ENV) $(CDK_CLI) bootstrap --no-notices aws://$$($(STAGE_INFO) $(STAGE) account)/$$($(STAGE_INFO) $(STAGE) region)
+
+# Read-only checks against a deployed API: URL is the stack's ApiUrl output; TOKEN (an ID token
+# of any login) adds authenticated reads.
+smoke: check-stage
+	@test -n "$(URL)" || { echo "make smoke: set URL to the stack's ApiUrl output (make smoke STAGE=$(STAGE) URL=https://…); see $(DEPLOY_GUIDE)" >&2; exit 1; }
+	@ROLLCALL_SMOKE_TOKEN="$(TOKEN)" $(GO) run ./infra/cmd/smoke -url "$(URL)" -origin "$$($(STAGE_INFO) $(STAGE) origin)"
