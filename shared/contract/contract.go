@@ -228,8 +228,10 @@ type ProblemAnswer struct {
 	When   string
 }
 
-// Problems lists the error answers of d by status: those every route gives (401 and 500), those its route's Who and its body, query and headers
-// imply, and its declared codes.
+// Problems lists the error answers of d by status: those every route gives (401, and 500 for a
+// fault), those its route's Who and its body, query and headers imply (a route that honours
+// Idempotency-Key answers 409 conflict to a repeat while the first request is still running),
+// and its declared codes.
 func (d Declared) Problems() []ProblemAnswer {
 	var out []ProblemAnswer
 	var bad []string
@@ -271,8 +273,13 @@ func (d Declared) Problems() []ProblemAnswer {
 		}
 		out = append(out, ProblemAnswer{http.StatusNotFound, []string{apperr.CodeNotFound}, when})
 	}
-	if len(d.Conflicts) > 0 {
-		out = append(out, ProblemAnswer{http.StatusConflict, d.Conflicts, ""})
+	conflicts := d.Conflicts
+	if d.Idempotent && !slices.Contains(conflicts, apperr.CodeConflict) {
+		// A repeat while the first request with its Idempotency-Key is still running.
+		conflicts = append(slices.Clone(conflicts), apperr.CodeConflict)
+	}
+	if len(conflicts) > 0 {
+		out = append(out, ProblemAnswer{http.StatusConflict, conflicts, ""})
 	}
 	if len(d.Gone) > 0 {
 		out = append(out, ProblemAnswer{http.StatusGone, d.Gone, ""})

@@ -136,9 +136,10 @@ var ops = map[string]Operation{
 		Group: "users", Summary: "Set a user's permissions", Rules: []string{"R7", "R8"},
 		About: "Replaces the user's permissions with the list given: names from the catalog, none repeated; it may be " +
 			"empty. The owner's cannot be changed.",
-		Body: typeOf[domain.UpdateUserInput](), Answers: ok(typeOf[domain.User]()),
+		Body: typeOf[domain.UpdateUserInput](), IfMatch: true, Answers: ok(typeOf[domain.User]()),
 		NotFound:  []string{"account", "user"},
 		Conflicts: []string{apperr.CodeOwnerProtected},
+		Notes:     []string{"Memberships carry no version and reads of users give no `ETag`: any `If-Match` but `*` is 412."},
 	},
 	"remove-user": {
 		Group: "users", Summary: "Remove a user", Rules: []string{"R7", "R3", "R5"},
