@@ -92,16 +92,16 @@ diff deploy bootstrap: check-credentials
 synth diff deploy bootstrap: | $(NODE_DIR)/node_modules
 
 synth:
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory build web
 	$(CDK_ENV) $(CDK_CLI) synth --quiet $(CDK_ARGS)
 	@echo "synthesised Rollcall-$(STAGE) into cdk.out (cdk-nag report: cdk.out/AwsSolutions-*Rollcall-$(STAGE)-NagReport.csv)"
 
 diff:
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory build web
 	$(CDK_ENV) $(CDK_CLI) diff $(CDK_ARGS)
 
 deploy:
-	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory build web
 	$(CDK_ENV) $(CDK_CLI) deploy --require-approval broadening $(CDK_ARGS)
 
 # The CDK's bootstrap stack (asset bucket, roles) in the stage's pinned account and region.

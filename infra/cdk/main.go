@@ -7,6 +7,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -60,8 +61,12 @@ func run() error {
 	if assetDir == "" {
 		assetDir = "build"
 	}
+	consoleDir := contextString(app, stack.ContextConsoleDir)
+	if consoleDir == "" {
+		consoleDir = filepath.Join("web", "dist")
+	}
 	for _, name := range names {
-		if _, err := stack.New(app, stages[name], stack.Props{AssetDir: assetDir}); err != nil {
+		if _, err := stack.New(app, stages[name], stack.Props{AssetDir: assetDir, ConsoleDir: consoleDir}); err != nil {
 			return err
 		}
 	}

@@ -43,6 +43,9 @@ type Props struct {
 	// AssetDir holds every function's Lambda bootstrap as <AssetDir>/<function>/bootstrap;
 	// `make build` writes build/. Tests point it at a folder of dummy files.
 	AssetDir string
+	// ConsoleDir is the built console (web/dist, `make web`), deployed with the stage when it
+	// has a user pool (the console signs in with its managed login); "" leaves the console out.
+	ConsoleDir string
 }
 
 // Stack is a synthesised-to-be stage stack and the constructs the tests and the app look at.
@@ -74,6 +77,12 @@ func New(scope constructs.Construct, s Stage, p Props) (*Stack, error) {
 	if err := checkAssets(p.AssetDir); err != nil {
 		return nil, err
 	}
+	withConsole := p.ConsoleDir != "" && s.Auth.CreateUserPool
+	if withConsole {
+		if err := checkConsole(p.ConsoleDir); err != nil {
+			return nil, err
+		}
+	}
 	for _, name := range Functions() {
 		if n := len(s.resourcePrefix() + "-" + name); n > maxFunctionName {
 			return nil, fmt.Errorf("function %s: its name in stage %s is %d characters, Lambda allows %d", name, s.Name, n, maxFunctionName)
@@ -100,6 +109,10 @@ func New(scope constructs.Construct, s Stage, p Props) (*Stack, error) {
 		out: &Stack{Stack: stack, Functions: map[string]awslambda.Function{}, Aliases: map[string]awslambda.Alias{}}}
 	b.table()
 	b.signingKey()
+	if withConsole {
+		b.console = &console{dir: p.ConsoleDir}
+		b.consoleHosting()
+	}
 	b.api()
 	for _, r := range routes.All {
 		b.routeFunction(r)
@@ -115,6 +128,9 @@ func New(scope constructs.Construct, s Stage, p Props) (*Stack, error) {
 	}
 	b.dashboard()
 	b.outputs()
+	if withConsole {
+		b.consoleDeploy()
+	}
 
 	// cdk-nag's AwsSolutions rules run on every synthesis of the stack: in `cdk synth`, where
 	// an error fails the command, and in the assertion tests.
@@ -208,6 +224,7 @@ type builder struct {
 	identity    awsses.EmailIdentity
 	apiRoutes   []awsapigatewayv2.HttpRoute
 	grants      map[string][]Grant // each route function's DynamoDB rights (grants.json)
+	console     *console           // nil without the console (console.go)
 }
 
 // table declares the DynamoDB table from shared/table: on-demand, GSI1, TTL, stream with new and
@@ -304,6 +321,10 @@ func (b *builder) api() {
 		b.cognito()
 		b.issuer = b.userPool.UserPoolProviderUrl()
 		audience = []*string{b.poolClient.UserPoolClientId()}
+		if b.console != nil {
+			b.consoleAuth()
+			audience = append(audience, b.console.client.UserPoolClientId())
+		}
 	} else {
 		b.issuer = jsii.String(s.Auth.Issuer)
 		audience = *jsii.Strings(s.Auth.Audience...)
@@ -320,13 +341,17 @@ func (b *builder) api() {
 		methods = append(methods, awsapigatewayv2.CorsHttpMethod(m))
 	}
 	origin, _ := cors.Origin(s.PortalURL) // validated
+	origins := []*string{jsii.String(origin)}
+	if b.console != nil {
+		origins = append(origins, b.console.origin())
+	}
 	b.httpAPI = awsapigatewayv2.NewHttpApi(b.stack, jsii.String("Api"), &awsapigatewayv2.HttpApiProps{
 		ApiName:            jsii.String(s.resourcePrefix()),
 		Description:        jsii.String("rollcall " + s.Name + " HTTP API: one route per operation of the route table"),
 		CreateDefaultStage: jsii.Bool(false),
 		DefaultAuthorizer:  authorizer,
 		CorsPreflight: &awsapigatewayv2.CorsPreflightOptions{
-			AllowOrigins:  jsii.Strings(origin),
+			AllowOrigins:  &origins,
 			AllowMethods:  &methods,
 			AllowHeaders:  jsii.Strings(cors.AllowHeaders...),
 			ExposeHeaders: jsii.Strings(cors.ExposeHeaders...),
