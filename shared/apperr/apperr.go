@@ -36,6 +36,7 @@ const (
 	CodeOwnerProtected      = "owner_protected"
 	CodeInternal            = "internal"
 	CodeEmailNotVerified    = "email_not_verified"
+	CodeEmailUndeliverable  = "email_undeliverable"
 )
 
 // FieldError is one invalid field of a request body or query (JSON pointer style path).

@@ -2,6 +2,8 @@ package domain
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"rollcall/shared/apperr"
@@ -35,6 +37,49 @@ type Account struct {
 	CreatedAt       time.Time `json:"createdAt" dynamodbav:"createdAt"`
 	UpdatedAt       time.Time `json:"updatedAt" dynamodbav:"updatedAt"`
 	Version         int       `json:"version" dynamodbav:"version"`
+	// EmailStatus is the owner's address's status, set by a hard bounce or complaint of an
+	// email to it; cleared when the owner's email changes.
+	EmailStatus *EmailStatus `json:"emailStatus,omitempty" dynamodbav:"emailStatus,omitempty"`
+	// Warnings are computed on reads (GET /accounts/{id}), never stored.
+	Warnings []AccountWarning `json:"warnings,omitempty" dynamodbav:"-"`
+}
+
+// AccountWarning is a problem of an account its owner should act on: today, a required email
+// type (R18) none of whose recipients can receive email (code no_deliverable_recipient).
+type AccountWarning struct {
+	Code      string `json:"code"`
+	EmailType string `json:"emailType"`
+	Message   string `json:"message"`
+}
+
+// WarningNoDeliverableRecipient is the code of the warning that a required email type has
+// recipients but none whose address is deliverable.
+const WarningNoDeliverableRecipient = "no_deliverable_recipient"
+
+// EmailWarnings returns the warnings of account a: each required email type (required reports
+// which are) whose recipients, recipients[type] counting the owner and the contacts, are all
+// undeliverable — the owner when a.EmailStatus says so, and undeliverable, the email types of
+// the account's undeliverable contacts. Sorted by type.
+func EmailWarnings(a Account, recipients map[string]int, undeliverable [][]string, required func(string) bool) []AccountWarning {
+	lost := map[string]int{}
+	if a.EmailStatus != nil && a.EmailStatus.Status == EmailUndeliverable {
+		for _, t := range a.OwnerEmailTypes {
+			lost[t]++
+		}
+	}
+	for _, types := range undeliverable {
+		for _, t := range types {
+			lost[t]++
+		}
+	}
+	var out []AccountWarning
+	for _, t := range slices.Sorted(maps.Keys(lost)) {
+		if required(t) && recipients[t] <= lost[t] {
+			out = append(out, AccountWarning{Code: WarningNoDeliverableRecipient, EmailType: t,
+				Message: "no recipient of required email type " + t + " can receive email: every address that receives it has bounced or complained"})
+		}
+	}
+	return out
 }
 
 // AccountSummary is an account as GET /me/accounts lists it.

@@ -20,7 +20,8 @@ type Contact struct {
 	CreatedAt     time.Time      `json:"createdAt" dynamodbav:"createdAt"`
 	UpdatedAt     time.Time      `json:"updatedAt" dynamodbav:"updatedAt"`
 	Version       int            `json:"version" dynamodbav:"version"`
-	UserID        string         `json:"userId,omitempty" dynamodbav:"userId,omitempty"` // the user linked by accepting the contact's welcome invitation (R22)
+	UserID        string         `json:"userId,omitempty" dynamodbav:"userId,omitempty"`           // the user linked by accepting the contact's welcome invitation (R22)
+	EmailStatus   *EmailStatus   `json:"emailStatus,omitempty" dynamodbav:"emailStatus,omitempty"` // set by a hard bounce or complaint; cleared with an email change
 	Relationships []Relationship `json:"relationships,omitempty" dynamodbav:"-"`
 }
 

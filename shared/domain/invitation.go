@@ -31,12 +31,47 @@ const (
 	MaxInvitationDays     = 30
 )
 
-// Delivery is the delivery status of an invitation's last email (DESIGN §4).
+// Delivery statuses of an invitation's last email (DESIGN §4): sent or failed by the email
+// function, then the SES events of the message (functions/ses-events).
+const (
+	DeliverySent       = "sent"
+	DeliveryFailed     = "failed"
+	DeliveryDelivered  = "delivered"
+	DeliveryBounced    = "bounced"
+	DeliveryComplained = "complained"
+	DeliveryDelayed    = "delayed"
+	DeliveryRejected   = "rejected"
+)
+
+// Delivery is the delivery status of an invitation's last email (DESIGN §4): its newest event,
+// and a short history of the events of that email, oldest first.
 type Delivery struct {
-	Status    string    `json:"status" dynamodbav:"status"` // sent or failed
-	MessageID string    `json:"messageId,omitempty" dynamodbav:"messageId,omitempty"`
-	Reason    string    `json:"reason,omitempty" dynamodbav:"reason,omitempty"`
-	At        time.Time `json:"at" dynamodbav:"at"`
+	Status    string          `json:"status" dynamodbav:"status"`
+	MessageID string          `json:"messageId,omitempty" dynamodbav:"messageId,omitempty"`
+	Reason    string          `json:"reason,omitempty" dynamodbav:"reason,omitempty"`
+	At        time.Time       `json:"at" dynamodbav:"at"`
+	History   []DeliveryEvent `json:"history,omitempty" dynamodbav:"history,omitempty"`
+	Rev       int             `json:"-" dynamodbav:"rev,omitempty"` // bumped by each event written (optimistic concurrency)
+}
+
+// DeliveryEvent is one event of an email's delivery.
+type DeliveryEvent struct {
+	Status string    `json:"status" dynamodbav:"status"`
+	At     time.Time `json:"at" dynamodbav:"at"`
+	Reason string    `json:"reason,omitempty" dynamodbav:"reason,omitempty"`
+}
+
+// EmailUndeliverable is the status of an address that hard-bounced or complained: SES will not
+// deliver to it (its suppression list) and sending again hurts the sender's reputation.
+const EmailUndeliverable = "undeliverable"
+
+// EmailStatus says that an address cannot receive email, since when and why (hard_bounce,
+// complaint, suppressed). It is shown on contacts, on accounts (the owner's address) and on
+// invitations; changing a contact's email clears it.
+type EmailStatus struct {
+	Status string    `json:"status" dynamodbav:"status"`
+	At     time.Time `json:"at" dynamodbav:"at"`
+	Reason string    `json:"reason,omitempty" dynamodbav:"reason,omitempty"`
 }
 
 // Invitation invites an email to join an account (R10–R15). Nonce is the per-send random value
@@ -59,7 +94,10 @@ type Invitation struct {
 	AcceptedBy    string    `json:"acceptedBy,omitempty" dynamodbav:"acceptedBy,omitempty"`
 	AcceptedEmail string    `json:"acceptedEmail,omitempty" dynamodbav:"acceptedEmail,omitempty"`
 	Delivery      *Delivery `json:"delivery,omitempty" dynamodbav:"delivery,omitempty"`
-	Nonce         string    `json:"-" dynamodbav:"nonce"`
+	// EmailStatus is set when the invited address hard-bounced or complained: a resend is then
+	// refused (409 email_undeliverable) unless forced.
+	EmailStatus *EmailStatus `json:"emailStatus,omitempty" dynamodbav:"emailStatus,omitempty"`
+	Nonce       string       `json:"-" dynamodbav:"nonce"`
 }
 
 // EffectiveStatus is the status as callers see it at now: a pending invitation past its expiry

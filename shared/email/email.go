@@ -113,6 +113,11 @@ func New(o Options) (*Function, error) {
 	return f, nil
 }
 
+// WrapSES replaces the function's SES client by wrap(client): the local stack wraps it with its
+// mailbox simulator, which emits SES's events for what the emulator accepted. Call it before the
+// function handles anything.
+func (f *Function) WrapSES(wrap func(SES) SES) { f.ses = wrap(f.ses) }
+
 // Outcomes of one stream record, as counted in the batch summary.
 const (
 	outIgnored  = "ignored"  // not an email to send: another item, a removal, a write-back
@@ -261,7 +266,7 @@ func (f *Function) process(ctx context.Context, log *slog.Logger, rec events.Dyn
 		return f.reject(ctx, log, s, ReasonInvalidInvitation), ClassInvalid
 	}
 
-	messageID, fault, attempts := f.send(ctx, log, msg, inv.Kind)
+	messageID, fault, attempts := f.send(ctx, log, msg, inv.Kind, s)
 	if fault != nil {
 		attrs := []any{"class", fault.Class, "sesErrorCode", fault.Code, "attempts", attempts}
 		switch fault.Class {
@@ -331,8 +336,8 @@ func (f *Function) writeDelivery(ctx context.Context, s send, d domain.Delivery)
 // the last attempt (see Classify) when SES refused the email for good, for a reason only an
 // operator can fix, or the attempts or the time budget ran out. attempts is how many calls were
 // made.
-func (f *Function) send(ctx context.Context, log *slog.Logger, msg Message, kind string) (messageID string, fault *Fault, attempts int) {
-	in := f.sending.input(msg, kind)
+func (f *Function) send(ctx context.Context, log *slog.Logger, msg Message, kind string, snd send) (messageID string, fault *Fault, attempts int) {
+	in := f.sending.input(msg, kind, snd)
 	for attempts = 1; ; attempts++ {
 		actx, cancel := context.WithTimeout(ctx, f.retry.AttemptTimeout)
 		out, err := f.ses.SendEmail(actx, in)

@@ -179,19 +179,22 @@ func (l ledger) recordSend(ctx context.Context, r SendRecord) error {
 // writeDelivery sets the delivery status of send n onto the invitation, leaving its send count
 // (and everything else) as it is, so the stream function ignores its own write. It does nothing
 // and reports false when the invitation is gone or has been sent again since (its send count is
-// no longer n): that newer send writes its own status. It returns DynamoDB's error.
+// no longer n): that newer send writes its own status; nor when the delivery already holds the
+// SES events of message d.MessageID. It returns DynamoDB's error.
 func (l ledger) writeDelivery(ctx context.Context, accountID, invitationID string, n int, d domain.Delivery) (bool, error) {
 	dav, err := attributevalue.Marshal(d)
 	if err != nil {
 		return false, fmt.Errorf("encode delivery: %w", err)
 	}
 	_, err = l.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 aws.String(l.table),
-		Key:                       keyAV(table.Invitation(accountID, invitationID)),
-		UpdateExpression:          aws.String("SET #d = :d"),
-		ConditionExpression:       aws.String("#n = :n"),
-		ExpressionAttributeNames:  map[string]string{"#d": "delivery", "#n": "sendCount"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":d": dav, ":n": &types.AttributeValueMemberN{Value: strconv.Itoa(n)}},
+		TableName:        aws.String(l.table),
+		Key:              keyAV(table.Invitation(accountID, invitationID)),
+		UpdateExpression: aws.String("SET #d = :d"),
+		// Not over the events of this very message: SES's events may be recorded before the
+		// email function writes "sent" back (shared/sesevents keeps them in order).
+		ConditionExpression:       aws.String("#n = :n AND (attribute_not_exists(#d.#m) OR #d.#m <> :m)"),
+		ExpressionAttributeNames:  map[string]string{"#d": "delivery", "#n": "sendCount", "#m": "messageId"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":d": dav, ":n": &types.AttributeValueMemberN{Value: strconv.Itoa(n)}, ":m": &types.AttributeValueMemberS{Value: d.MessageID}},
 	})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {

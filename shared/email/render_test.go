@@ -165,13 +165,20 @@ func TestRenderEscapesUserInput(t *testing.T) {
 	}
 
 	// The SES request carries the subject as rendered, with the recipient alone in To.
-	in := Sending{From: "no-reply@rollcall.example"}.input(msg, inv.Kind)
+	in := Sending{From: "no-reply@rollcall.example"}.input(msg, inv.Kind, send{accountID: "acc_1", invitationID: "inv_2", sendCount: 1})
 	if got := aws.ToString(in.Content.Simple.Subject.Data); got != wantSubject {
 		t.Errorf("SES subject %q", got)
 	}
 	if len(in.Destination.ToAddresses) != 1 || in.Destination.ToAddresses[0] != "grace@acme.example" ||
 		len(in.Destination.CcAddresses)+len(in.Destination.BccAddresses) != 0 {
 		t.Errorf("SES destination %+v", in.Destination)
+	}
+	tags := map[string]string{}
+	for _, tg := range in.EmailTags {
+		tags[aws.ToString(tg.Name)] = aws.ToString(tg.Value)
+	}
+	if tags["accountId"] != "acc_1" || tags["invitationId"] != "inv_2" || tags["sendCount"] != "1" || tags["kind"] != inv.Kind {
+		t.Errorf("message tags %v: the SES events could not find the invitation", tags)
 	}
 }
 

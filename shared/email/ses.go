@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	sestypes "github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/smithy-go"
+
+	"rollcall/shared/sesevents"
 )
 
 // SES is the part of the SES v2 client the function uses; *sesv2.Client satisfies it, and tests
@@ -26,8 +29,8 @@ type Sending struct {
 	ConfigurationSet string // optional SES configuration set
 }
 
-// input is the SendEmail request for msg of an invitation of kind.
-func (s Sending) input(msg Message, kind string) *sesv2.SendEmailInput {
+// input is the SendEmail request for msg of send s of an invitation of kind.
+func (s Sending) input(msg Message, kind string, snd send) *sesv2.SendEmailInput {
 	utf8 := aws.String("UTF-8")
 	in := &sesv2.SendEmailInput{
 		FromEmailAddress: aws.String(s.From),
@@ -39,8 +42,14 @@ func (s Sending) input(msg Message, kind string) *sesv2.SendEmailInput {
 				Text: &sestypes.Content{Data: aws.String(msg.Text), Charset: utf8},
 			},
 		}},
-		// The kind tags the event destinations of the configuration set (bounces, complaints).
-		EmailTags: []sestypes.MessageTag{{Name: aws.String("kind"), Value: aws.String(kind)}},
+		// The kind, and the invitation and send the email is: SES's events of it (the
+		// configuration set's event destination) find the invitation through them.
+		EmailTags: []sestypes.MessageTag{
+			{Name: aws.String(sesevents.TagKind), Value: aws.String(kind)},
+			{Name: aws.String(sesevents.TagAccountID), Value: aws.String(snd.accountID)},
+			{Name: aws.String(sesevents.TagInvitationID), Value: aws.String(snd.invitationID)},
+			{Name: aws.String(sesevents.TagSendCount), Value: aws.String(strconv.Itoa(snd.sendCount))},
+		},
 	}
 	if s.ReplyTo != "" {
 		in.ReplyToAddresses = []string{s.ReplyTo}

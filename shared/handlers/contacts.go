@@ -30,9 +30,12 @@ func (a *API) listContacts(ctx context.Context, r *httpapi.Request) (*httpapi.Re
 	if err != nil {
 		return nil, err
 	}
-	f := store.ContactFilter{EmailType: r.Query("emailType"), Text: r.Query("q")}
+	f := store.ContactFilter{EmailType: r.Query("emailType"), Text: r.Query("q"), EmailStatus: r.Query("emailStatus")}
 	if f.EmailType != "" && !a.cfg.Catalog.HasEmailType(f.EmailType) {
 		return nil, apperr.InvalidField("emailType", "is not a known email type")
+	}
+	if f.EmailStatus != "" && f.EmailStatus != domain.EmailUndeliverable {
+		return nil, apperr.InvalidField("emailStatus", "must be "+domain.EmailUndeliverable)
 	}
 	p, err := a.store.ListContacts(ctx, r.Caller, acc, f, limit, cursor)
 	if err != nil {

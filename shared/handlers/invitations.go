@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"rollcall/shared/apperr"
 	"rollcall/shared/domain"
@@ -63,7 +64,16 @@ func (a *API) resendInvitation(ctx context.Context, r *httpapi.Request) (*httpap
 	if err != nil {
 		return nil, err
 	}
-	inv, err := a.store.ResendInvitation(ctx, r.Caller, acc, id, idem)
+	// The body is optional: {"force": true} resends to an address that hard-bounced or complained.
+	var in struct {
+		Force bool `json:"force"`
+	}
+	if strings.TrimSpace(string(r.Body)) != "" {
+		if err := decode(r, &in, func() error { return nil }); err != nil {
+			return nil, err
+		}
+	}
+	inv, err := a.store.ResendInvitation(ctx, r.Caller, acc, id, in.Force, idem)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"golang.org/x/sync/errgroup"
 
 	"rollcall/shared/apperr"
 	"rollcall/shared/auth"
@@ -102,14 +103,65 @@ func (s *Store) CreateAccount(ctx context.Context, c auth.Caller, n NewAccount, 
 	return t.run(ctx)
 }
 
-// GetAccount returns account id to a member of it or an operator (404 otherwise).
+// GetAccount returns account id to a member of it or an operator (404 otherwise), with its
+// warnings (domain.EmailWarnings): the access check and the account are one BatchGetItem, and
+// the account's undeliverable contacts one Query of GSI1 run beside it (one round trip).
 func (s *Store) GetAccount(ctx context.Context, c auth.Caller, id string) (domain.Account, error) {
-	_, found, err := s.getAuthorized(ctx, c, id, needMember, table.Account(id))
-	if err != nil {
+	var found map[table.Key]item
+	var undeliverable [][]string
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		var err error
+		_, found, err = s.getAuthorized(gctx, c, id, needMember, table.Account(id))
+		return err
+	})
+	g.Go(func() error {
+		var err error
+		undeliverable, err = s.undeliverableTypes(gctx, id)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return domain.Account{}, err
 	}
 	a, err := decodeAccount(found[table.Account(id)])
-	return a.Account, err
+	if err != nil {
+		return domain.Account{}, err
+	}
+	a.Warnings = domain.EmailWarnings(a.Account, a.Recipients, undeliverable, s.cat.RequiredEmailType)
+	return a.Account, nil
+}
+
+// undeliverableTypes returns the email types of each undeliverable contact of account id, from
+// their sparse GSI1 entries (table.UndeliverableContactGSI1).
+func (s *Store) undeliverableTypes(ctx context.Context, id string) ([][]string, error) {
+	pk, _ := table.UndeliverableContactGSI1(id, "")
+	e, err := expression.NewBuilder().WithKeyCondition(expression.Key(table.GSI1PK).Equal(expression.Value(pk))).
+		WithProjection(expression.NamesList(expression.Name("emailTypes"))).Build()
+	if err != nil {
+		return nil, err
+	}
+	in := &dynamodb.QueryInput{TableName: aws.String(s.table), IndexName: aws.String(table.GSI1), KeyConditionExpression: e.KeyCondition(),
+		ProjectionExpression: e.Projection(), ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()}
+	var out [][]string
+	for {
+		page, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range page.Items {
+			var c struct {
+				EmailTypes []string `dynamodbav:"emailTypes"`
+			}
+			if err := attributevalue.UnmarshalMap(it, &c); err != nil {
+				return nil, err
+			}
+			out = append(out, c.EmailTypes)
+		}
+		if len(page.LastEvaluatedKey) == 0 {
+			return out, nil
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
+	}
 }
 
 func decodeAccount(it item) (accountItem, error) {
@@ -196,6 +248,7 @@ func (s *Store) UpdateAccount(ctx context.Context, c auth.Caller, id string, in 
 		result = ch.Account
 		var emails ownerEmailState
 		if ch.OldOwnerMail != "" {
+			result.EmailStatus = nil // cleared by writeAccountChange
 			if emails, err = s.readOwnerEmailState(ctx, cur, ch); err != nil {
 				return err
 			}
@@ -331,6 +384,9 @@ func (s *Store) writeAccountChange(ctx context.Context, c auth.Caller, cur accou
 		nextInvitation = ids.New(ids.Invitation)
 		upd = upd.Set(expression.Name("ownerInvitationId"), expression.Value(nextInvitation))
 		targets["invitationId"], targets["revokedInvitationId"] = nextInvitation, emails.invitation.ID
+	}
+	if ch.OldOwnerMail != "" {
+		upd = upd.Remove(expression.Name("emailStatus")).Remove(expression.Name("emailStatusAtMs")) // a new address: the old one's bounce says nothing about it
 	}
 	cond := expression.Name("version").Equal(expression.Value(cur.Version))
 	upd, cond = recipientChange(upd, cond, ch.TypesDelta, s)

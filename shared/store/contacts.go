@@ -7,8 +7,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"rollcall/shared/apperr"
 	"rollcall/shared/auth"
@@ -162,10 +164,12 @@ func decodeContact(it item) (contactItem, error) {
 	return c, err
 }
 
-// ContactFilter narrows a contact list: to an email type, and to text in the name or email.
+// ContactFilter narrows a contact list: to an email type, to text in the name or email, or to
+// the contacts whose email has a status (domain.EmailUndeliverable).
 type ContactFilter struct {
-	EmailType string
-	Text      string
+	EmailType   string
+	Text        string
+	EmailStatus string
 }
 
 // ListContacts lists the contacts of account accountID in id (creation) order.
@@ -183,11 +187,35 @@ func (s *Store) ListContacts(ctx context.Context, caller auth.Caller, accountID 
 	if t := strings.ToLower(strings.TrimSpace(f.Text)); t != "" {
 		and(expression.Contains(expression.Name("search"), t))
 	}
+	if f.EmailStatus != "" {
+		return s.listUndeliverable(ctx, caller, accountID, filter, limit, cursor)
+	}
 	q, err := prefixQuery(accountID, table.ContactPrefix, filter, false, limit, cursor)
 	if err != nil {
 		return Page[domain.Contact]{}, err
 	}
 	return listAccount[domain.Contact](ctx, s, caller, accountID, needContactsRead, q)
+}
+
+// listUndeliverable lists the account's undeliverable contacts with one Query of their sparse
+// GSI1 entries (table.UndeliverableContactGSI1), which the index projects whole; the other
+// filters, if any, apply to what it reads. GSI1 is eventually consistent: a contact marked a
+// moment ago may take a moment to appear.
+func (s *Store) listUndeliverable(ctx context.Context, caller auth.Caller, accountID string, filter *expression.ConditionBuilder, limit int, cursor string) (Page[domain.Contact], error) {
+	pk, _ := table.UndeliverableContactGSI1(accountID, "")
+	b := expression.NewBuilder().WithKeyCondition(expression.Key(table.GSI1PK).Equal(expression.Value(pk)))
+	if filter != nil {
+		b = b.WithFilter(*filter)
+	}
+	e, err := b.Build()
+	if err != nil {
+		return Page[domain.Contact]{}, err
+	}
+	return listAccount[domain.Contact](ctx, s, caller, accountID, needContactsRead, listQuery{
+		in: dynamodb.QueryInput{IndexName: aws.String(table.GSI1), KeyConditionExpression: e.KeyCondition(), FilterExpression: e.Filter(),
+			ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values()},
+		limit: limit, cursor: cursor, wantPK: pk, filtered: filter != nil,
+	})
 }
 
 // UpdateContact applies in to contact id. ifMatch (0 for none) must equal its version (412).
@@ -208,7 +236,13 @@ func (s *Store) UpdateContact(ctx context.Context, caller auth.Caller, accountID
 		t := s.txn()
 		t.access(caller, accountID, needContactsWrite)
 		t.contactAccount(caller, accountID, ch.TypesDelta, false)
-		t.update(cur.Key, contactUpdate(ch.Contact), versionIs(cur.Version), staleOrGone("contact"))
+		upd := contactUpdate(ch.Contact)
+		if ch.OldEmail != "" && cur.EmailStatus != nil {
+			// A new address: the old one's bounce or complaint says nothing about it.
+			upd = upd.Remove(expression.Name("emailStatus")).Remove(expression.Name("emailStatusAtMs")).Remove(expression.Name(table.GSI1PK)).Remove(expression.Name(table.GSI1SK))
+			result.EmailStatus = nil
+		}
+		t.update(cur.Key, upd, versionIs(cur.Version), staleOrGone("contact"))
 		if ch.OldEmail != "" {
 			owned := expression.Name("contactId").Equal(expression.Value(id))
 			t.delete(table.ContactEmail(accountID, ch.OldEmail), &owned, staleOrGone("contact"))

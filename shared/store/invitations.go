@@ -187,14 +187,20 @@ func sendCountIs(n int) *expression.ConditionBuilder {
 
 // ResendInvitation sends invitation id again (R14): new nonce and so a new link, expiry reset,
 // send count +1 (the stream function sends the email). Works on expired invitations. Errors:
-// 404/403, 409 when it has ended or another invitation for the email is pending, 429 within 60 s
-// of the last send.
-func (s *Store) ResendInvitation(ctx context.Context, c auth.Caller, accountID, id string, req *idempotency.Request) (domain.Invitation, error) {
+// 404/403, 409 when it has ended or another invitation for the email is pending, 409
+// email_undeliverable when its address hard-bounced or complained (EmailStatus) unless force,
+// 429 within 60 s of the last send.
+func (s *Store) ResendInvitation(ctx context.Context, c auth.Caller, accountID, id string, force bool, req *idempotency.Request) (domain.Invitation, error) {
 	var result domain.Invitation
 	err := optimistic(0, func() error {
 		cur, err := s.readInvitation(ctx, c, accountID, id, req)
 		if err != nil {
 			return err
+		}
+		if st := cur.EmailStatus; st != nil && st.Status == domain.EmailUndeliverable && !force {
+			return apperr.Conflict(apperr.CodeEmailUndeliverable,
+				"the invitation's address is undeliverable (%s since %s): resend with {\"force\": true} to send anyway",
+				st.Reason, st.At.UTC().Format(time.RFC3339)).With("emailStatus", st)
 		}
 		next, err := cur.Resent(invitetoken.NewNonce(), s.now())
 		if err != nil {

@@ -261,10 +261,10 @@ func TestInvitationErrorPaths(t *testing.T) {
 	}
 
 	// Resend: too soon, then a new link that supersedes the old one.
-	_, err = f.s.ResendInvitation(ctx, owner, a.ID, other.ID, nil)
+	_, err = f.s.ResendInvitation(ctx, owner, a.ID, other.ID, false, nil)
 	wantCode(t, err, 429, apperr.CodeResendTooSoon)
 	f.skew.Store(int64(61 * time.Second))
-	re, err := f.s.ResendInvitation(ctx, owner, a.ID, other.ID, nil)
+	re, err := f.s.ResendInvitation(ctx, owner, a.ID, other.ID, false, nil)
 	if err != nil || re.SendCount != 2 {
 		t.Fatalf("resend: %+v %v", re, err)
 	}
@@ -279,7 +279,7 @@ func TestInvitationErrorPaths(t *testing.T) {
 	if err != nil || len(expired.Items) != 1 || expired.Items[0].ID != other.ID || expired.Items[0].Status != domain.StatusExpired {
 		t.Fatalf("expired list: %+v %v", expired, err)
 	}
-	if _, err := f.s.ResendInvitation(ctx, owner, a.ID, other.ID, nil); err != nil {
+	if _, err := f.s.ResendInvitation(ctx, owner, a.ID, other.ID, false, nil); err != nil {
 		t.Fatalf("resend of an expired invitation: %v", err)
 	}
 	joiner := auth.Caller{Sub: "other", Email: "other@example.com"}
@@ -327,7 +327,7 @@ func TestTableDumpHoldsNoUsableToken(t *testing.T) {
 	}
 	f.skew.Store(int64(2 * time.Minute))
 	for _, inv := range invs[:2] {
-		if _, err := f.s.ResendInvitation(ctx, owner, a.ID, inv.ID, nil); err != nil {
+		if _, err := f.s.ResendInvitation(ctx, owner, a.ID, inv.ID, false, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -398,7 +398,7 @@ func TestOnlyTheOwnerManagesUsersAndInvitations(t *testing.T) {
 		checks := map[string]error{}
 		_, checks["invite"] = f.invite(who, a.ID, "new@example.com")
 		_, checks["list invitations"] = f.s.ListInvitations(ctx, who, a.ID, "", 10, "")
-		_, checks["resend"] = f.s.ResendInvitation(ctx, who, a.ID, pend.ID, nil)
+		_, checks["resend"] = f.s.ResendInvitation(ctx, who, a.ID, pend.ID, false, nil)
 		_, checks["revoke"] = f.s.RevokeInvitation(ctx, who, a.ID, pend.ID)
 		_, checks["list users"] = f.s.ListUsers(ctx, who, a.ID, 10, "")
 		_, checks["get user"] = f.s.GetUser(ctx, who, a.ID, owner.Sub)
@@ -509,10 +509,10 @@ func TestStateChangingPostsReplayTheirFirstAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.skew.Store(int64(2 * time.Minute))
-	if _, err := f.s.ResendInvitation(ctx, owner, a.ID, other.ID, key("r1", a.ID, owner.Sub, "")); err != nil {
+	if _, err := f.s.ResendInvitation(ctx, owner, a.ID, other.ID, false, key("r1", a.ID, owner.Sub, "")); err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.s.ResendInvitation(ctx, owner, a.ID, other.ID, key("r1", a.ID, owner.Sub, ""))
+	_, err = f.s.ResendInvitation(ctx, owner, a.ID, other.ID, false, key("r1", a.ID, owner.Sub, ""))
 	if !errors.As(err, &replay) || replay.Status != 200 {
 		t.Fatalf("resend repeated: %v", err)
 	}

@@ -97,6 +97,14 @@ func User(accountID, sub string) Key { return Key{AccountPK(accountID), userPref
 // UserPrefix is the sort-key prefix of memberships.
 const UserPrefix = userPrefix
 
+// UndeliverableContactGSI1 returns the GSI1 keys a contact carries while its email is
+// undeliverable (a hard bounce or a complaint): a sparse index of an account's undeliverable
+// contacts, which GET …/contacts?emailStatus=undeliverable and the account's warnings read with
+// one Query. Contacts carry no other GSI1 keys.
+func UndeliverableContactGSI1(accountID, contactID string) (pk, sk string) {
+	return "UNDELIVERABLE#" + accountID, contactPrefix + contactID
+}
+
 // UserGSI1 returns the GSI1 keys that list a login's memberships (GET /me/accounts).
 func UserGSI1(accountID, sub string) (pk, sk string) {
 	return LoginPK(sub), AccountPK(accountID)

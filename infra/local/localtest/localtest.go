@@ -31,6 +31,7 @@ import (
 	"rollcall/shared/email"
 	"rollcall/shared/handlers"
 	"rollcall/shared/invitetoken"
+	"rollcall/shared/sesevents"
 	"rollcall/shared/table"
 	"rollcall/shared/testenv"
 )
@@ -118,8 +119,9 @@ func StartWithEnv(t testing.TB, env map[string]string) *Stack {
 // Mail is the email side of a stack: the SES v2 emulator and the stream poller that feeds the
 // table's stream to the real email function, as `make dev` runs them.
 type Mail struct {
-	SES    *local.SES
-	Poller *local.Poller
+	SES       *local.SES
+	Poller    *local.Poller
+	Simulator *local.MailboxSimulator // SES's events of what the emulator accepted, recorded by the ses-events handler
 }
 
 // StartMail starts the SES v2 emulator on a free port and the stream poller with the email
@@ -140,8 +142,9 @@ func (s *Stack) StartMail(t testing.TB) *Mail {
 		t.Fatalf("localtest: %v", err)
 	}
 	t.Cleanup(func() { _ = ses.Stop() })
+	sim := local.NewMailboxSimulator(local.SESClient(ses.Endpoint), &sesevents.Recorder{DB: s.DB, Table: s.Table, Stage: "local", Logger: s.log}, 0, s.log)
 	fn, err := email.New(email.Options{
-		DB: s.DB, Table: s.Table, SES: local.SESClient(ses.Endpoint), Signer: s.InviteSigner,
+		DB: s.DB, Table: s.Table, SES: sim, Signer: s.InviteSigner,
 		PortalURL: s.Config.PortalURL, Sending: email.Sending{From: s.Config.SenderEmail}, Logger: s.log,
 	})
 	if err != nil {
@@ -153,7 +156,8 @@ func (s *Stack) StartMail(t testing.TB) *Mail {
 		t.Fatalf("localtest: stream poller: %v", err)
 	}
 	t.Cleanup(p.Stop)
-	return &Mail{SES: ses, Poller: p}
+	t.Cleanup(sim.Wait)
+	return &Mail{SES: ses, Poller: p, Simulator: sim}
 }
 
 // Inbox waits up to 20 s until the emulator holds at least n emails to address to, and returns
