@@ -546,7 +546,9 @@ func (p *Poller) invoke(ctx context.Context, batch []streamRecord) (int, error) 
 	}
 	payload.WriteString(`]}`)
 	p.stats.invocations.Add(1)
-	ictx, cancel := context.WithTimeout(ctx, p.opts.Timeout)
+	// Stopping the poller does not cut an invocation short (Lambda would not either): one cut
+	// between SES's acceptance and the send record would send that email again.
+	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.Timeout)
 	defer cancel()
 	requestID := pollerRequestID()
 	ictx = lambdacontext.NewContext(ictx, &lambdacontext.LambdaContext{AwsRequestID: requestID, InvokedFunctionArn: p.fnArn})

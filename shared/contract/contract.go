@@ -73,24 +73,25 @@ type RowError struct {
 
 // Operation is the contract of one route, by its Function.
 type Operation struct {
-	Group      string
-	Summary    string
-	About      string       // what it does, in markdown
-	Rules      []string     // the rules of DESIGN.md it implements
-	Body       reflect.Type // the request body's Go type; nil: no body
-	Query      []Param
-	IfMatch    bool // honours If-Match (412 on a mismatch)
-	Idempotent bool // honours Idempotency-Key (422 on a reuse with another request)
-	Answers    []Answer
-	NotFound   []string // what may not be found (404 not_found)
-	Forbidden  []string // 403 codes beyond forbidden
-	Forbids    string   // when a 403 is given beyond the route's Who
-	BadRequest []string // 400 codes beyond validation_failed
-	Conflicts  []string // 409 codes
-	Gone       []string // 410 codes
-	TooMany    []string // 429 codes
-	RowErrors  []RowError
-	Notes      []string // further notes, in markdown
+	Group        string
+	Summary      string
+	About        string       // what it does, in markdown
+	Rules        []string     // the rules of DESIGN.md it implements
+	Body         reflect.Type // the request body's Go type; nil: no body
+	BodyOptional bool         // the body may be left out (the handler then reads none)
+	Query        []Param
+	IfMatch      bool // honours If-Match (412 on a mismatch)
+	Idempotent   bool // honours Idempotency-Key (422 on a reuse with another request)
+	Answers      []Answer
+	NotFound     []string // what may not be found (404 not_found)
+	Forbidden    []string // 403 codes beyond forbidden
+	Forbids      string   // when a 403 is given beyond the route's Who
+	BadRequest   []string // 400 codes beyond validation_failed
+	Conflicts    []string // 409 codes
+	Gone         []string // 410 codes
+	TooMany      []string // 429 codes
+	RowErrors    []RowError
+	Notes        []string // further notes, in markdown
 }
 
 // Declared is an operation with its route.

@@ -33,8 +33,11 @@ var (
 	qPrefix = Param{"prefix", "string", nil, nil, nil, nil, "Only accounts whose name starts with this text (case-insensitive)."}
 	qStatus = Param{"status", "string", nil, nil, nil, []string{domain.StatusPending, domain.StatusAccepted, domain.StatusRevoked, domain.StatusExpired},
 		"Only invitations with this status (a pending invitation past its expiry is `expired`)."}
-	qEmailType = Param{"emailType", "string", nil, nil, nil, nil, "Only contacts that receive this email type (a name from `GET /catalog`); an unknown type is 400."}
-	qText      = Param{"q", "string", nil, nil, nil, nil, "Only contacts whose first name, last name or email contains this text (case-insensitive)."}
+	qEmailType   = Param{"emailType", "string", nil, nil, nil, nil, "Only contacts that receive this email type (a name from `GET /catalog`); an unknown type is 400."}
+	qText        = Param{"q", "string", nil, nil, nil, nil, "Only contacts whose first name, last name or email contains this text (case-insensitive)."}
+	qEmailStatus = Param{"emailStatus", "string", nil, nil, nil, []string{domain.EmailUndeliverable},
+		"Only contacts whose address is undeliverable (it hard-bounced or complained; see `emailStatus`). One Query of a sparse index, " +
+			"eventually consistent: a contact marked a moment ago may take a moment to appear."}
 )
 
 // paging is the query of a list, with its extra filters.
@@ -89,7 +92,9 @@ var ops = map[string]Operation{
 	},
 	"get-account": {
 		Group: "accounts", Summary: "Get an account", Rules: []string{"R1"},
-		About:    "Any member of the account may read it.",
+		About: "Any member of the account may read it. `emailStatus` says that the owner's address hard-bounced or " +
+			"complained; `warnings` lists each required email type (R18) none of whose recipients (the owner and the " +
+			"contacts that receive it) can receive email any more (code `no_deliverable_recipient`).",
 		Answers:  okTag(typeOf[domain.Account]()),
 		NotFound: []string{"account"},
 	},
@@ -193,11 +198,13 @@ var ops = map[string]Operation{
 	"resend-invitation": {
 		Group: "invitations", Summary: "Resend an invitation", Rules: []string{"R14"},
 		About: "Sends the invitation again with a new link: the previous link stops working, the expiry is reset and " +
-			"`sendCount` goes up. Works on expired invitations too.",
+			"`sendCount` goes up. Works on expired invitations too. The body is optional: `{\"force\": true}` sends to " +
+			"an address that hard-bounced or complained, which is otherwise 409 `email_undeliverable`.",
+		Body: typeOf[domain.ResendInput](), BodyOptional: true,
 		Idempotent: true,
 		Answers:    ok(typeOf[domain.Invitation]()),
 		NotFound:   []string{"account", "invitation"},
-		Conflicts:  []string{apperr.CodeConflict},
+		Conflicts:  []string{apperr.CodeConflict, apperr.CodeEmailUndeliverable},
 		TooMany:    []string{apperr.CodeResendTooSoon},
 		Notes: []string{fmt.Sprintf("At most once per %d s per invitation: 429 `resend_too_soon` with `Retry-After` and "+
 			"`retryAfterSeconds`. An accepted or revoked invitation is 409 `conflict`.", int(domain.ResendInterval.Seconds()))},
@@ -244,7 +251,7 @@ var ops = map[string]Operation{
 		Group: "contacts", Summary: "List contacts", Rules: []string{"R16", "R18"},
 		About: "The account's contacts in creation order. List items do not carry `relationships`; " +
 			"`GET` one contact for them.",
-		Query: paging(qEmailType, qText), Answers: ok(typeOf[store.Page[domain.Contact]]()),
+		Query: paging(qEmailType, qText, qEmailStatus), Answers: ok(typeOf[store.Page[domain.Contact]]()),
 		NotFound: []string{"account"},
 		Notes:    []string{noteFiltered},
 	},

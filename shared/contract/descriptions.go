@@ -48,6 +48,7 @@ var ProblemCodes = []CodeDoc{
 	{apperr.CodeOwnerProtected, 409, "The owner cannot be changed or removed: transfer ownership first (R5)."},
 	{apperr.CodeInternal, 500, "An internal error; nothing about its cause is disclosed. Retry later."},
 	{apperr.CodeEmailNotVerified, 403, "Accepting an invitation needs a login whose email the identity provider has verified."},
+	{apperr.CodeEmailUndeliverable, 409, "The invitation's address hard-bounced or complained; `emailStatus` says when and why. Resend with `{\"force\": true}` to send anyway."},
 }
 
 // RequestRequired lists, by request schema, the fields each requires, as the validation rules in shared/domain and
@@ -83,21 +84,27 @@ var TypeDescriptions = map[string]string{
 	"Contact":               "Contact is a person of an account who receives email (R16).",
 	"CreateAccountInput":    "CreateAccountInput is the body of POST /accounts.",
 	"CreateInvitationInput": "CreateInvitationInput is the body of POST /accounts/{id}/invitations.",
-	"Delivery":              "Delivery is the delivery status of an invitation's last email (DESIGN §4).",
-	"EmailType":             "EmailType is a kind of email a contact or the owner may receive (R18).",
-	"FieldError":            "FieldError is one invalid field of a request body or query (JSON pointer style path).",
-	"Invitation":            "Invitation invites an email to join an account (R10–R15).",
-	"InvitationView":        "InvitationView is what the look-up shows a recipient before accepting (a \"join as X\" screen).",
-	"MyAccount":             "MyAccount is one account of the calling login, as GET /me/accounts lists it.",
-	"Owner":                 "Owner is the owner details of an account (R1).",
-	"Permission":            "Permission is a user permission (R8).",
-	"RelationshipInput":     "RelationshipInput is the body of PUT /accounts/{accountId}/sites/{siteId}/contacts/{contactId} (R21): the relationship's complete set of roles, which replaces the current one.",
-	"RelationshipRow":       "RelationshipRow is one row of POST /accounts/{accountId}/sites/{siteId}/contacts/batch: a PUT of contact ContactID's relationship with the site of the path.",
-	"Role":                  "Role is a contact role a relationship may hold (R21).",
-	"Site":                  "Site is a support site of an account (R20).",
-	"TransferInput":         "TransferInput is the body of POST /accounts/{id}/ownership (R5).",
-	"UpdateUserInput":       "UpdateUserInput is the body of PATCH /accounts/{id}/users/{userId}.",
-	"User":                  "User is a login's membership of an account (R6).",
+	"Delivery": "The delivery status of an invitation's last email (DESIGN §4): `sent` or `failed` by the email function, then " +
+		"SES's events: `delivered`, `bounced` (reason `hard_bounce:…` or `soft_bounce:…`), `complained`, `delayed`, `rejected`; " +
+		"`history` lists that email's events, oldest first (at most 10). An older event never replaces a newer status.",
+	"DeliveryEvent":     "One event of an email's delivery: its status, when, and why.",
+	"EmailStatus":       "Set when an address hard-bounced (`hard_bounce`), was on SES's suppression list (`suppressed`) or complained (`complaint`): `status` is `undeliverable`. Changing the address clears it.",
+	"AccountWarning":    "A problem the owner should act on: `no_deliverable_recipient` names a required email type none of whose recipients can receive email.",
+	"ResendInput":       "The optional body of a resend: `force` sends to an address that hard-bounced or complained (otherwise 409 `email_undeliverable`).",
+	"EmailType":         "EmailType is a kind of email a contact or the owner may receive (R18).",
+	"FieldError":        "FieldError is one invalid field of a request body or query (JSON pointer style path).",
+	"Invitation":        "Invitation invites an email to join an account (R10–R15).",
+	"InvitationView":    "InvitationView is what the look-up shows a recipient before accepting (a \"join as X\" screen).",
+	"MyAccount":         "MyAccount is one account of the calling login, as GET /me/accounts lists it.",
+	"Owner":             "Owner is the owner details of an account (R1).",
+	"Permission":        "Permission is a user permission (R8).",
+	"RelationshipInput": "RelationshipInput is the body of PUT /accounts/{accountId}/sites/{siteId}/contacts/{contactId} (R21): the relationship's complete set of roles, which replaces the current one.",
+	"RelationshipRow":   "RelationshipRow is one row of POST /accounts/{accountId}/sites/{siteId}/contacts/batch: a PUT of contact ContactID's relationship with the site of the path.",
+	"Role":              "Role is a contact role a relationship may hold (R21).",
+	"Site":              "Site is a support site of an account (R20).",
+	"TransferInput":     "TransferInput is the body of POST /accounts/{id}/ownership (R5).",
+	"UpdateUserInput":   "UpdateUserInput is the body of PATCH /accounts/{id}/users/{userId}.",
+	"User":              "User is a login's membership of an account (R6).",
 }
 
 // FieldDescriptions describe fields, by "Schema.field", "GoType.field" for every instance of a

@@ -74,6 +74,13 @@ type EmailStatus struct {
 	Reason string    `json:"reason,omitempty" dynamodbav:"reason,omitempty"`
 }
 
+// ResendInput is the optional body of POST …/invitations/{id}/resend.
+type ResendInput struct {
+	// Force sends to an address that hard-bounced or complained (EmailStatus), which is
+	// otherwise 409 email_undeliverable.
+	Force bool `json:"force"`
+}
+
 // Invitation invites an email to join an account (R10–R15). Nonce is the per-send random value
 // the link's token is derived from (R15); it is never shown.
 type Invitation struct {

@@ -65,9 +65,7 @@ func (a *API) resendInvitation(ctx context.Context, r *httpapi.Request) (*httpap
 		return nil, err
 	}
 	// The body is optional: {"force": true} resends to an address that hard-bounced or complained.
-	var in struct {
-		Force bool `json:"force"`
-	}
+	var in domain.ResendInput
 	if strings.TrimSpace(string(r.Body)) != "" {
 		if err := decode(r, &in, func() error { return nil }); err != nil {
 			return nil, err

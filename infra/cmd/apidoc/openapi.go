@@ -421,7 +421,7 @@ func (a *api) operationObject(b *builder, o operation) obj {
 		op = op.set("parameters", ps)
 	}
 	if o.Body != nil {
-		op = op.set("requestBody", obj{{"required", true}, {"content", obj{{"application/json", obj{{"schema", b.ref(o.Body, requestMode)}}}}}})
+		op = op.set("requestBody", obj{{"required", !o.BodyOptional}, {"content", obj{{"application/json", obj{{"schema", b.ref(o.Body, requestMode)}}}}}})
 	}
 	responses := obj{}
 	for _, ans := range o.Answers {

@@ -67,24 +67,25 @@ type rowError struct {
 
 // op is what the generator knows of one operation beyond its route.
 type op struct {
-	Group      string
-	Summary    string
-	About      string   // what it does, in markdown
-	Rules      []string // the rules of DESIGN.md it implements
-	Body       *typeRef
-	Query      []query
-	IfMatch    bool // honours If-Match (412 on a mismatch)
-	Idempotent bool // honours Idempotency-Key (422 on a reuse with another request)
-	Answers    []answer
-	NotFound   []string // what may not be found (404 not_found)
-	Forbidden  []string // 403 codes beyond forbidden
-	Forbids    string   // when a 403 is given beyond the route's Who
-	BadRequest []string // 400 codes beyond validation_failed
-	Conflicts  []string // 409 codes
-	Gone       []string // 410 codes
-	TooMany    []string // 429 codes
-	RowErrors  []rowError
-	Notes      []string // further notes, in markdown
+	Group        string
+	Summary      string
+	About        string   // what it does, in markdown
+	Rules        []string // the rules of DESIGN.md it implements
+	Body         *typeRef
+	BodyOptional bool // the body may be left out
+	Query        []query
+	IfMatch      bool // honours If-Match (412 on a mismatch)
+	Idempotent   bool // honours Idempotency-Key (422 on a reuse with another request)
+	Answers      []answer
+	NotFound     []string // what may not be found (404 not_found)
+	Forbidden    []string // 403 codes beyond forbidden
+	Forbids      string   // when a 403 is given beyond the route's Who
+	BadRequest   []string // 400 codes beyond validation_failed
+	Conflicts    []string // 409 codes
+	Gone         []string // 410 codes
+	TooMany      []string // 429 codes
+	RowErrors    []rowError
+	Notes        []string // further notes, in markdown
 }
 
 // ops maps each route's Function to its declaration in shared/contract, in the generator's
@@ -108,7 +109,7 @@ func fromContract() map[string]op {
 	out := map[string]op{}
 	for _, d := range contract.All() {
 		o := d.Operation
-		x := op{Group: o.Group, Summary: o.Summary, About: o.About, Rules: o.Rules, Body: refOf(o.Body),
+		x := op{Group: o.Group, Summary: o.Summary, About: o.About, Rules: o.Rules, Body: refOf(o.Body), BodyOptional: o.BodyOptional,
 			IfMatch: o.IfMatch, Idempotent: o.Idempotent, NotFound: o.NotFound, Forbidden: o.Forbidden,
 			Forbids: o.Forbids, BadRequest: o.BadRequest, Conflicts: o.Conflicts, Gone: o.Gone, TooMany: o.TooMany,
 			Notes: o.Notes}

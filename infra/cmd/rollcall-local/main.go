@@ -45,6 +45,7 @@ import (
 	"rollcall/shared/handlers"
 	"rollcall/shared/invitetoken"
 	"rollcall/shared/reqlog"
+	"rollcall/shared/sesevents"
 	"rollcall/shared/signingkey"
 	"rollcall/shared/table"
 )
@@ -677,11 +678,21 @@ func startPoller(ctx context.Context, s *stack) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
+	// SES's events of what the emulator accepts (the mailbox simulator's addresses bounce,
+	// complain…), recorded by the same handler as the deployed ses-events function.
+	rec := sesevents.FromConfig(s.cfg, awsCfg)
+	rec.Logger = s.log
+	var sim *local.MailboxSimulator
+	fn.WrapSES(func(next email.SES) email.SES {
+		sim = local.NewMailboxSimulator(next, rec, 0, s.log)
+		return sim
+	})
 	p, err := local.StartPoller(ctx, local.PollerOptions{Endpoint: s.cfg.DynamoDBEndpoint, Table: s.cfg.TableName, Logger: s.log,
 		DeadLetters: filepath.Join(s.root, local.StateDir, local.DeadLetterFileName)}, fn.Handle)
 	if err != nil {
 		return nil, err
 	}
 	s.announce("stream poller", "send-emails <- "+s.cfg.TableName+" stream (dead letters: "+p.DeadLetterFile()+")")
-	return p.Stop, nil
+	s.announce("SES events", "ses-events <- mailbox simulator (bounce@, complaint@, suppressionlist@, ooto@"+sesevents.SimulatorDomain+"; a delivery for any other address)")
+	return func() { p.Stop(); sim.Wait() }, nil
 }
