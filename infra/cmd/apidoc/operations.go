@@ -237,7 +237,9 @@ var (
 	memberRoles      = []any{domain.RoleOwner, domain.RoleUser}
 	invitationKinds  = []any{domain.KindUser, domain.KindWelcome, domain.KindOwner}
 	invitationStates = []any{domain.StatusPending, domain.StatusAccepted, domain.StatusRevoked, domain.StatusExpired}
-	deliveryStates   = []any{"sent", "failed"}
+	deliveryStates   = []any{domain.DeliverySent, domain.DeliveryFailed, domain.DeliveryDelivered, domain.DeliveryBounced,
+		domain.DeliveryComplained, domain.DeliveryDelayed, domain.DeliveryRejected}
+	emailStates = []any{domain.EmailUndeliverable}
 )
 
 // enum returns a fix that limits a string field to values.
@@ -308,6 +310,8 @@ var fieldFixes = map[string]func(*Schema) *Schema{
 	"InvitationView.kind":                enum(invitationKinds),
 	"InvitationView.status":              enum(invitationStates),
 	"Delivery.status":                    enum(deliveryStates),
+	"DeliveryEvent.status":               enum(deliveryStates),
+	"EmailStatus.status":                 enum(emailStates),
 	"CreateInvitationInput.permissions":  unique,
 	"CreateInvitationInput.expiresInDays": func(s *Schema) *Schema {
 		s.Minimum, s.Maximum, s.Default = intp(domain.MinInvitationDays), intp(domain.MaxInvitationDays), domain.DefaultInvitationDays
