@@ -340,3 +340,15 @@ func (c *console) confirmGone() {
 	c.t.Helper()
 	c.run("dialog closed", chromedp.WaitNotPresent(chromedp.CSS(`dialog[open]`)))
 }
+
+// waitJS waits until the JavaScript condition is true, failing the test after 30 s.
+func (c *console) waitJS(cond, what string) {
+	c.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !eval[bool](c, cond) {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("waited 30 s for %s; page:\n%s", what, c.text())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

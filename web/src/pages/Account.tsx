@@ -101,7 +101,7 @@ function EditAccount({ ctx, onDone }: { ctx: AccountCtx; onDone: () => void }) {
   return (
     <form class="card" onSubmit={submit} noValidate aria-labelledby="edit-account">
       <h2 id="edit-account">Edit the account</h2>
-      {problem ? (
+      {problem && problem.code !== 'last_recipient' ? (
         <Alert kind="error">
           {describe(problem)}
           {problem.code === 'precondition_failed' ? (

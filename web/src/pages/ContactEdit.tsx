@@ -70,7 +70,7 @@ function ContactBody({ ctx, contactId }: { ctx: AccountCtx; contactId: string })
       <form class="card" onSubmit={save} noValidate aria-labelledby="contact-title">
         <h2 id="contact-title">{contactName(contact)}</h2>
         {saved ? <Alert kind="ok">Saved.</Alert> : null}
-        {problem && problem.code !== 'validation_failed' ? (
+        {problem && problem.code !== 'validation_failed' && problem.code !== 'last_recipient' ? (
           <Alert kind="error">
             {describe(problem)}
             {problem.code === 'precondition_failed' ? <> <button type="button" class="link" onClick={() => { setProblem(undefined); setTick((t) => t + 1); }}>Reload</button></> : null}

@@ -149,14 +149,18 @@ function AddRelationship({ accountId, siteId, options, onAdded }: { accountId: s
   const [errors, setErrors] = useState<{ contact?: string; roles?: string; general?: string }>({});
 
   useEffect(() => {
+    let live = true; // an answer to an older search is dropped
     const t = setTimeout(() => {
       call(api().GET('/accounts/{accountId}/contacts', { params: { path: { accountId }, query: { q: q.trim() || undefined, limit: 20 } } })).then((r) => {
-        if (!r.data) return;
+        if (!live || !r.data) return;
         setMatches(r.data.items);
-        if (!r.data.items.some((c) => c.id === contactId)) setContactId(r.data.items[0]?.id ?? '');
+        setContactId((id) => (r.data.items.some((c) => c.id === id) ? id : r.data.items[0]?.id ?? ''));
       });
     }, 200);
-    return () => clearTimeout(t);
+    return () => {
+      live = false;
+      clearTimeout(t);
+    };
   }, [q]);
 
   const submit = async (e: Event) => {
