@@ -8,6 +8,7 @@
 #   make diff   STAGE=staging   compare Rollcall-<stage> with what is deployed
 #   make deploy STAGE=prod      deploy Rollcall-<stage>
 #   make smoke  STAGE=prod URL=https://…   read-only checks against the deployed API (TOKEN=… adds reads)
+#   make rotate-signing-key STAGE=prod      new invitation signing key; links made with the previous one still work
 #
 # Every target that talks to AWS checks the stage name and then the credentials before building
 # anything, and says what to set (docs/deploy.md is the guide).
@@ -31,7 +32,7 @@ LAMBDA_BUDGET_BYTES := 10485760
 # (issue 13 item 7: each function links only its own operation).
 LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -buildvcs=false -ldflags "-s -w -buildid="
 
-.PHONY: build sizes synth diff deploy bootstrap smoke check-stage check-credentials
+.PHONY: build sizes synth diff deploy bootstrap smoke rotate-signing-key check-stage check-credentials
 
 DEPLOY_GUIDE := docs/deploy.md
 STAGE_INFO := node $(NODE_DIR)/stage.js
@@ -88,7 +89,7 @@ fi
 endef
 
 synth: check-stage
-diff deploy bootstrap: check-credentials
+diff deploy bootstrap rotate-signing-key: check-credentials
 synth diff deploy bootstrap: | $(NODE_DIR)/node_modules
 
 synth:
@@ -113,3 +114,18 @@ bootstrap:
 smoke: check-stage
 	@test -n "$(URL)" || { echo "make smoke: set URL to the stack's ApiUrl output (make smoke STAGE=$(STAGE) URL=https://…); see $(DEPLOY_GUIDE)" >&2; exit 1; }
 	@ROLLCALL_SMOKE_TOKEN="$(TOKEN)" $(GO) run ./infra/cmd/smoke -url "$(URL)" -origin "$$($(STAGE_INFO) $(STAGE) origin)"
+
+# Puts a new random value into the stage's signing-key secret. Secrets Manager keeps the old value
+# as AWSPREVIOUS, which the functions still accept, so links already sent keep working; links
+# made before the rotation before this one stop working (infra/README.md has the runbook).
+rotate-signing-key:
+	@command -v aws >/dev/null 2>&1 || { echo "make rotate-signing-key needs the AWS CLI (aws); see $(DEPLOY_GUIDE)" >&2; exit 1; }
+	@region=$$($(STAGE_INFO) $(STAGE) region); \
+	arn=$$(aws cloudformation describe-stacks --region $$region --stack-name Rollcall-$(STAGE) \
+		--query "Stacks[0].Outputs[?OutputKey=='SigningKeySecretArn'].OutputValue" --output text) && [ -n "$$arn" ] && [ "$$arn" != None ] || { \
+		echo "make rotate-signing-key: no SigningKeySecretArn output on stack Rollcall-$(STAGE) in $$region: is the stage deployed?" >&2; exit 1; }; \
+	value=$$(aws secretsmanager get-random-password --region $$region --password-length 64 --exclude-punctuation \
+		--query RandomPassword --output text) && \
+	aws secretsmanager put-secret-value --region $$region --secret-id "$$arn" --secret-string "$$value" \
+		--query VersionId --output text >/dev/null && \
+	echo "rotated the signing key of $(STAGE) ($$arn): new links use the new key; links sent before still work until the next rotation"

@@ -288,9 +288,10 @@ func (b *builder) signingKey() {
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(b.secret, &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-SMG4"),
-		Reason: jsii.String("The key signs invitation links that stay valid for up to 30 days; rotating it invalidates " +
-			"every pending link, so rotation is an operator's decision (put a new value, then resend pending invitations), " +
-			"not a schedule. The value never leaves Secrets Manager except to the functions that sign or check tokens."),
+		Reason: jsii.String("The key signs invitation links; the functions accept the current and the previous " +
+			"version (AWSCURRENT, AWSPREVIOUS), so an operator rotates it with `make rotate-signing-key` when needed " +
+			"(see infra/README.md) rather than on a schedule, which would need a rotation function. The value " +
+			"never leaves Secrets Manager except to the functions that sign or check tokens."),
 	}}, jsii.Bool(true))
 }
 

@@ -81,14 +81,19 @@ func FromEnv(ctx context.Context, withKey bool) (*API, error) {
 	})
 	api := New(cfg, db)
 	if withKey {
-		key, err := signingkey.Load(ctx, cfg, awsCfg)
+		keys, err := signingkey.LoadKeys(ctx, cfg, awsCfg, false)
 		if err != nil {
 			return nil, err
 		}
-		s, err := invitetoken.NewSigner(key)
+		s, err := invitetoken.NewSigner(keys[0], keys[1:]...)
 		if err != nil {
 			return nil, err
 		}
+		// After `make rotate-signing-key`, the first link made with the new key makes a function
+		// that started before the rotation read the keys again.
+		s.ReloadEvery(time.Minute, func() ([][]byte, error) {
+			return signingkey.LoadKeys(context.Background(), cfg, awsCfg, true)
+		})
 		api.UseSigner(s)
 	}
 	return api, nil

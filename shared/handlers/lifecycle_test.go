@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 
+	"rollcall/shared/invitetoken"
 	"rollcall/shared/testenv"
 )
 
@@ -92,5 +93,35 @@ func TestOwnerAndUserLifecycle(t *testing.T) {
 	}
 	if a := e.do(call{function: "remove-user", sub: "linus", params: map[string]string{"accountId": acc, "userId": "ada"}}); a.status != 204 && a.status != 200 {
 		t.Fatalf("the new owner removes the old one: %d %s", a.status, a.raw)
+	}
+}
+
+// Rotating the signing key (make rotate-signing-key): a link sent before one rotation still
+// opens the invitation, one sent before two rotations does not.
+func TestLinksSurviveOneKeyRotation(t *testing.T) {
+	e := newRelEnv(t)
+	acc := e.createAccount("customer")
+	_, token := e.inviteToken(acc, "ada@acme.example") // signed with the test's key
+	k1 := []byte("0123456789abcdef0123456789abcdef-handlers-test")
+	k2, k3 := []byte("second key, rotated in: 32 bytes or more"), []byte("third key, rotated in: 32 bytes or more!")
+	lookup := func(current []byte, previous ...[]byte) answer {
+		t.Helper()
+		s, err := invitetoken.NewSigner(current, previous...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.api.UseSigner(s)
+		return e.do(call{function: "lookup-invitation", sub: "ada", body: str(fmt.Sprintf(`{"token":%q}`, token))})
+	}
+	if a := lookup(k1); a.status != 200 {
+		t.Fatalf("before rotation: %d %s", a.status, a.raw)
+	}
+	if a := lookup(k2, k1); a.status != 200 {
+		t.Fatalf("after one rotation: %d %s", a.status, a.raw)
+	}
+	if a := lookup(k3, k2); a.status < 400 || a.status >= 500 {
+		t.Fatalf("after two rotations: %d %s, want a 4xx", a.status, a.raw)
+	} else {
+		t.Logf("after two rotations: %d %s", a.status, a.body["code"])
 	}
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 
 	"rollcall/shared/config"
 	"rollcall/shared/invitetoken"
@@ -71,7 +72,7 @@ func Load(ctx context.Context, cfg config.Config, awsCfg aws.Config) ([]byte, er
 	if err != nil {
 		return nil, err
 	}
-	key, err := Parse(text)
+	key, err := Parse(firstLine(text))
 	if err != nil {
 		return nil, fmt.Errorf("%w (from %s)", err, source)
 	}
@@ -93,8 +94,72 @@ func Parse(text string) ([]byte, error) {
 	return []byte(text), nil
 }
 
+// firstLine is text up to its first line break (a key file may hold the previous key on its
+// second line).
+func firstLine(text string) string {
+	text = strings.TrimSpace(text)
+	if i := strings.IndexByte(text, '\n'); i >= 0 {
+		return text[:i]
+	}
+	return text
+}
+
+// LoadKeys returns the current key and, when the stage keeps one, the previous key: the
+// secret's AWSPREVIOUS version (which Secrets Manager keeps when a new value is put: `make
+// rotate-signing-key`), or the second line of the local key file. The current key comes from
+// Load (cached); fresh re-reads the source, for a function that meets a key it does not know.
+func LoadKeys(ctx context.Context, cfg config.Config, awsCfg aws.Config, fresh bool) ([][]byte, error) {
+	if fresh {
+		mu.Lock()
+		delete(cache, "secret:"+cfg.SigningKeySecret)
+		delete(cache, "file:"+cfg.SigningKeyFile)
+		mu.Unlock()
+	}
+	current, err := Load(ctx, cfg, awsCfg)
+	if err != nil {
+		return nil, err
+	}
+	keys := [][]byte{current}
+	var text string
+	if cfg.SigningKeySecret != "" {
+		text, err = fromSecretStage(ctx, cfg.SigningKeySecret, "AWSPREVIOUS", awsCfg)
+		var notFound *smtypes.ResourceNotFoundException
+		if errors.As(err, &notFound) {
+			return keys, nil // never rotated
+		}
+	} else {
+		text, err = fromFile(cfg.SigningKeyFile)
+		if lines := strings.SplitN(strings.TrimSpace(text), "\n", 2); err == nil {
+			text = ""
+			if len(lines) == 2 {
+				text = lines[1]
+			}
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(text) == "" {
+		return keys, nil
+	}
+	prev, err := Parse(firstLine(text))
+	if err != nil {
+		return nil, fmt.Errorf("%w (the previous key)", err)
+	}
+	return append(keys, prev), nil
+}
+
 func fromSecret(ctx context.Context, arn string, awsCfg aws.Config) (string, error) {
-	out, err := secretsmanager.NewFromConfig(awsCfg).GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)})
+	return fromSecretStage(ctx, arn, "", awsCfg)
+}
+
+// fromSecretStage reads the secret's version with staging label stage ("": AWSCURRENT).
+func fromSecretStage(ctx context.Context, arn, stage string, awsCfg aws.Config) (string, error) {
+	in := &secretsmanager.GetSecretValueInput{SecretId: aws.String(arn)}
+	if stage != "" {
+		in.VersionStage = aws.String(stage)
+	}
+	out, err := secretsmanager.NewFromConfig(awsCfg).GetSecretValue(ctx, in)
 	if err != nil {
 		return "", fmt.Errorf("signingkey: read secret %s: %w", arn, err)
 	}
