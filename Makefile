@@ -33,6 +33,8 @@ help:
 	@echo 'make dynamodb [PORT=8000] run DynamoDB Local in the foreground (in memory)'
 	@echo 'make test                go vet and go test against a DynamoDB Local started for the run on a free port'
 	@echo '                         (or the one at $$ROLLCALL_TEST_DYNAMODB); TESTFLAGS=... for go test'
+	@echo 'make fuzz [FUZZTIME=3m]  run every Go fuzz target (make test runs each for TEST_FUZZTIME=15s)'
+	@echo 'make mutate              remove each security check in turn and list the survivors (slow)'
 	@echo 'make vet / make fmt      go vet / gofmt'
 	@echo 'make docs                regenerate docs/openapi.json and docs/api.md from the route table'
 	@echo 'make web                 build the console (web/dist): API types from docs/openapi.json, type check, Vite build'
@@ -120,15 +122,42 @@ test: vet rollcall-local web
 	@export ROLLCALL_APICHECK_LOG=$$(mktemp); \
 	if [ -n "$$ROLLCALL_TEST_DYNAMODB" ]; then \
 		echo "make test: using DynamoDB Local at $$ROLLCALL_TEST_DYNAMODB"; \
-		$(GO) test $(TESTFLAGS) $(PKGS); \
+		$(GO) test $(TESTFLAGS) $(PKGS) && $(TEST_FUZZ); \
 	else \
-		$(LOCAL_BIN) dynamodb -port 0 -- $(GO) test $(TESTFLAGS) $(PKGS); \
+		$(LOCAL_BIN) dynamodb -port 0 -- bash -c '$(GO) test $(TESTFLAGS) $(PKGS) && $(TEST_FUZZ)'; \
 	fi; status=$$?; \
 	awk '{v += $$1; f += $$2} END {printf "make test: %d responses validated against docs/openapi.json, %d failed\n", v, f}' $$ROLLCALL_APICHECK_LOG; \
 	rm -f $$ROLLCALL_APICHECK_LOG; exit $$status
 
 vet:
 	$(GO) vet $(PKGS)
+
+# Fuzzing (issue 14): `make test` runs every target for TEST_FUZZTIME after the tests when PKGS is
+# the whole module (FUZZ=0 skips it); `make fuzz` runs each for FUZZTIME.
+TEST_FUZZTIME ?= 15s
+FUZZTIME      ?= 3m
+FUZZ          ?= 1
+TEST_FUZZ     := $(if $(and $(filter ./...,$(PKGS)),$(filter-out 0,$(FUZZ))),FUZZTIME=$(TEST_FUZZTIME) GO=$(GO) infra/fuzz.sh,true)
+
+# The mutation harness (issue 14): removes each enforcement listed in infra/cmd/mutate in turn and
+# reports the mutations no test notices. Slow (a test run per mutation); not part of make test.
+.PHONY: mutate
+mutate: | $(NODE_DIR)/node_modules
+mutate: rollcall-local
+	@if [ -n "$$ROLLCALL_TEST_DYNAMODB" ]; then \
+		$(GO) run ./infra/cmd/mutate $(if $(ONLY),-only $(ONLY)); \
+	else \
+		$(LOCAL_BIN) dynamodb -port 0 -- $(GO) run ./infra/cmd/mutate $(if $(ONLY),-only $(ONLY)); \
+	fi
+
+.PHONY: fuzz
+fuzz: | $(NODE_DIR)/node_modules
+fuzz: rollcall-local
+	@if [ -n "$$ROLLCALL_TEST_DYNAMODB" ]; then \
+		FUZZTIME=$(FUZZTIME) GO=$(GO) infra/fuzz.sh; \
+	else \
+		$(LOCAL_BIN) dynamodb -port 0 -- env FUZZTIME=$(FUZZTIME) GO=$(GO) infra/fuzz.sh; \
+	fi
 
 # The API documents (docs/openapi.json, docs/api.md) are generated from the route table; a test
 # fails when they are out of date.
