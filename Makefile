@@ -99,6 +99,11 @@ invite-link: rollcall-local
 invite-token: rollcall-local
 	@$(LOCAL_BIN) invite-link -token -email '$(EMAIL)' $(if $(SES_URL),-ses '$(SES_URL)')
 
+# Sends again what the local stream poller dead-lettered (.local/dead-letters.jsonl), with the
+# running stack; never twice what SES accepted. The deployed equivalent: make redrive STAGE=….
+redrive-local: rollcall-local
+	$(LOCAL_BIN) redrive $(DEV_FLAGS_REDRIVE)
+
 # Prints only the token, so that TOKEN=$$(make -s token SUB=alice) works.
 token: rollcall-local
 	@$(LOCAL_BIN) token -sub '$(SUB)' $(if $(EMAIL),-email '$(EMAIL)') \

@@ -200,6 +200,7 @@ func (b *builder) alarms() alarmSet {
 		b.dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Maximum")}),
 		0, 1, 1)
 	set.byFunction[EmailFunction] = append(set.byFunction[EmailFunction], iterAge, dlq)
+	b.emailAlarms(alarm, set) // email_events.go: SES outcomes, bounce and complaint rates, SES events' dead letters
 
 	awscdk.NewCfnOutput(b.stack, jsii.String("AlarmTopicArn"), &awscdk.CfnOutputProps{
 		Value:       topic.TopicArn(),

@@ -43,11 +43,11 @@ const (
 )
 
 // Functions lists every function the stack deploys: one per route of routes.All, in its order,
-// then the email function.
+// then the email function and the SES events function.
 func Functions() []string {
 	names := make([]string, 0, len(routes.All)+1)
 	for _, r := range routes.All {
 		names = append(names, r.Function)
 	}
-	return append(names, EmailFunction)
+	return append(names, EmailFunction, SESEventsFunction)
 }

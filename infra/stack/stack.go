@@ -119,6 +119,7 @@ func New(scope constructs.Construct, s Stage, p Props) (*Stack, error) {
 	}
 	b.routeThrottles()
 	b.emailFunction()
+	b.sesEvents() // email_events.go
 	b.restrictSigningKey()
 	if s.Alarms {
 		set := b.alarms()
@@ -222,6 +223,8 @@ type builder struct {
 	issuer      *string
 	dlq         awssqs.Queue
 	identity    awsses.EmailIdentity
+	configSet   awsses.ConfigurationSet
+	sesEventsQ  awssqs.Queue // dead letters of the ses-events function (email_events.go)
 	apiRoutes   []awsapigatewayv2.HttpRoute
 	grants      map[string][]Grant // each route function's DynamoDB rights (grants.json)
 	console     *console           // nil without the console (console.go)
@@ -621,6 +624,7 @@ func (b *builder) emailFunction() {
 		SuppressionReasons:   awsses.SuppressionReasons_BOUNCES_AND_COMPLAINTS,
 		TlsPolicy:            awsses.ConfigurationSetTlsPolicy_REQUIRE,
 	})
+	b.configSet = configSet
 	b.identity = awsses.NewEmailIdentity(b.stack, jsii.String("EmailIdentity"), &awsses.EmailIdentityProps{
 		Identity:         awsses.Identity_Domain(jsii.String(s.SenderDomain)),
 		ConfigurationSet: configSet,

@@ -169,7 +169,7 @@ func TestEmailFunctionRights(t *testing.T) {
 	s := synth(t, "dev")
 	tableID, _ := s.only(t, "AWS::DynamoDB::Table")
 	secretID, _ := s.only(t, "AWS::SecretsManager::Secret")
-	queueID, _ := s.only(t, "AWS::SQS::Queue")
+	queueID, _ := s.byPrefix(t, "AWS::SQS::Queue", "EmailDeadLetterQueue")
 	identityID, _ := s.only(t, "AWS::SES::EmailIdentity")
 	configSetID, _ := s.only(t, "AWS::SES::ConfigurationSet")
 	_, fn := s.function(t, stack.EmailFunction)

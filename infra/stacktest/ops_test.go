@@ -29,6 +29,7 @@ func checkAlarms(t *testing.T, s *synthesized) {
 	topicID, _ := s.only(t, "AWS::SNS::Topic")
 	groups := (len(routes.All) + 9) / 10
 	want := []string{"api-5xx-rate", "throttles", "dynamodb-system-errors", "email-iterator-age", "email-dead-letters"}
+	want = append(want, emailAlarmNames...) // email_events_test.go
 	for g := 1; g <= groups; g++ {
 		want = append(want, fmt.Sprintf("route-5xx-rate-%d", g), fmt.Sprintf("route-p99-latency-%d", g))
 	}
@@ -44,7 +45,7 @@ func checkAlarms(t *testing.T, s *synthesized) {
 		if p["OKActions"] != nil || p["InsufficientDataActions"] != nil {
 			t.Errorf("%s: alarm %s notifies on OK or insufficient data", name, short)
 		}
-		if short != "email-dead-letters" && (p["DatapointsToAlarm"] != 3.0 || p["EvaluationPeriods"] != 5.0) {
+		if short != "email-dead-letters" && !slices.Contains(emailAlarmNames, short) && (p["DatapointsToAlarm"] != 3.0 || p["EvaluationPeriods"] != 5.0) {
 			t.Errorf("%s: alarm %s fires on %v of %v data points, want 3 of 5", name, short, p["DatapointsToAlarm"], p["EvaluationPeriods"])
 		}
 		body := canon(p["Metrics"])
@@ -126,8 +127,12 @@ func TestVersionsAliasesAndDeployments(t *testing.T) {
 			for _, a := range list(ac["Alarms"]) {
 				wired = append(wired, alarmIDs[a.(map[string]any)["Name"].(map[string]any)["Ref"].(string)])
 			}
-			wantAlarms := []string{"email-dead-letters", "email-iterator-age"}
-			if fn != stack.EmailFunction {
+			wantAlarms := []string{"email-dead-letters", "email-iterator-age", "email-configuration-faults"}
+			switch fn {
+			case stack.EmailFunction:
+			case stack.SESEventsFunction:
+				wantAlarms = []string{"ses-events-dead-letters"}
+			default:
 				g := slices.IndexFunc(routes.All, func(r routes.Route) bool { return r.Function == fn })/10 + 1
 				wantAlarms = []string{"api-5xx-rate", fmt.Sprintf("route-5xx-rate-%d", g), fmt.Sprintf("route-p99-latency-%d", g)}
 			}
@@ -198,7 +203,7 @@ func TestProdTableEncryptionAndBackup(t *testing.T) {
 	if n := len(list(props(plan)["BackupPlan"].(map[string]any)["BackupPlanRule"])); n < 2 {
 		t.Errorf("prod: backup plan has %d rules, want daily and monthly", n)
 	}
-	_, queue := prod.only(t, "AWS::SQS::Queue")
+	_, queue := prod.byPrefix(t, "AWS::SQS::Queue", "EmailDeadLetterQueue")
 	if queue["DeletionPolicy"] != "RetainExceptOnCreate" {
 		t.Errorf("prod: dead-letter queue deletion policy %v, want RetainExceptOnCreate", queue["DeletionPolicy"])
 	}

@@ -40,8 +40,8 @@ func TestEveryRouteHasFunctionIntegrationAndRoute(t *testing.T) {
 	if len(integrations) != len(routes.All) {
 		t.Errorf("%d integrations, route table has %d routes", len(integrations), len(routes.All))
 	}
-	if n, want := len(s.resources("AWS::Lambda::Function")), len(routes.All)+1; n != want {
-		t.Errorf("%d functions, want %d (one per route and the email function)", n, want)
+	if n, want := len(s.resources("AWS::Lambda::Function")), len(routes.All)+2; n != want {
+		t.Errorf("%d functions, want %d (one per route, the email function and the SES events function)", n, want)
 	}
 
 	for _, r := range routes.All {

@@ -140,7 +140,7 @@ func TestProdAndDevDiffer(t *testing.T) {
 func TestEmailEventSource(t *testing.T) {
 	s := synth(t, "dev")
 	tableID, _ := s.only(t, "AWS::DynamoDB::Table")
-	queueID, queue := s.only(t, "AWS::SQS::Queue")
+	queueID, queue := s.byPrefix(t, "AWS::SQS::Queue", "EmailDeadLetterQueue")
 	fnID, _ := s.function(t, stack.EmailFunction)
 	_, esm := s.only(t, "AWS::Lambda::EventSourceMapping")
 	p := props(esm)

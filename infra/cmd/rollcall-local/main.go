@@ -59,6 +59,8 @@ commands:
              run the command with ` + envTestDynamoDB + ` set, then stop DynamoDB Local
   reset      empty the local stack's data (DynamoDB Local's folder, the dead letters)
   seed       write a demo through the running API and print the tokens to use (flags: -api, -ses)
+  redrive    send again the records of the dead-letter file (make redrive-local; flags: -dynamodb-port,
+             -dynamodb, -ses-port): never twice what SES accepted
   invite-link  print the link of the latest invitation email sent to an address (flags: -email,
              -token for the token only, -ses)
 
@@ -86,6 +88,8 @@ func main() {
 		err = runSeed(ctx, args)
 	case "invite-link":
 		err = runInviteLink(ctx, args)
+	case "redrive":
+		err = runRedrive(ctx, args)
 	case "help", "-h", "-help", "--help":
 		fmt.Print(usage)
 		return
@@ -386,6 +390,39 @@ func localLogger(lookup func(string) (string, bool)) (*slog.Logger, slog.Level, 
 		return nil, 0, fmt.Errorf("LOG_LEVEL=%q: want DEBUG, INFO, WARN or ERROR", v)
 	}
 	return reqlog.Logger(os.Stderr, level), level, nil
+}
+
+// runRedrive hands the records of the dead-letter file to the email function again (with the
+// running local stack's DynamoDB Local and SES emulator) and keeps only those that still fail.
+func runRedrive(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("redrive", flag.ContinueOnError)
+	var o devOptions
+	fs.IntVar(&o.dynPort, "dynamodb-port", 8000, "port of the running stack's DynamoDB Local")
+	fs.StringVar(&o.dynURL, "dynamodb", "", "URL of the DynamoDB Local to use instead")
+	fs.IntVar(&o.sesPort, "ses-port", local.SESPort, "port of the running stack's SES v2 emulator")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	root, err := local.RepoRoot()
+	if err != nil {
+		return err
+	}
+	s, err := newStack(root, o, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	awsCfg := aws.Config{Region: local.Region, Credentials: credentials.NewStaticCredentialsProvider(local.AccessKey, local.SecretKey, "")}
+	fn, err := email.FromConfig(ctx, s.cfg, awsCfg)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(root, local.StateDir, local.DeadLetterFileName)
+	res, err := local.Redrive(ctx, path, fn.Handle)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s: %d records, %d handled, %d still failing (kept)\n", path, res.Records, res.Done, res.Kept)
+	return nil
 }
 
 // newStack prepares the stack: configuration from lookup (the environment) over localEnv, the
