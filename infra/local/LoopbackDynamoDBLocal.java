@@ -4,9 +4,9 @@
 // the server exactly as DynamoDB Local's own main does (ServerRunner.createServerFromCommandLineArgs,
 // with the same command-line flags), sets the host of its connectors, and starts it.
 //
-// rollcall-local runs it in Java's source-file mode (java LoopbackDynamoDBLocal.java ...), which
-// needs a JDK (the jdk.compiler module); package local falls back to the plain jar, listening on
-// every interface, when there is none, and says so.
+// Package local compiles it with javac once into .local/dynamodb-launcher/<hash>/ (nothing compiled
+// is committed) and runs it with DynamoDB Local's jars on the class path. That needs a JDK; with a
+// JRE only, package local runs the plain jar, listening on every interface, and says so.
 import java.lang.reflect.Field;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.Server;

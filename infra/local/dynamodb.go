@@ -1,9 +1,10 @@
 package local
 
 import (
-	"bytes"
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -61,9 +63,9 @@ type DynamoDB struct {
 	Endpoint string // http://127.0.0.1:<port>
 	Port     int
 	DBPath   string // the database folder; "" when in memory
-	// Loopback is true when it listens on 127.0.0.1 only (the launcher LoopbackDynamoDBLocal.java
-	// ran); false when Java has no compiler (a JRE, not a JDK) and the plain jar listens on every
-	// interface.
+	// Loopback is true when it listens on 127.0.0.1 only (the launcher LoopbackDynamoDBLocal.java,
+	// compiled once, ran); false when Java has no compiler (a JRE, not a JDK) and the plain jar
+	// listens on every interface.
 	Loopback bool
 
 	process // Done, Err and Stop
@@ -91,9 +93,9 @@ func StartDynamoDB(ctx context.Context, opts DynamoDBOptions) (*DynamoDB, error)
 	if err != nil {
 		return nil, errors.New("java is not on PATH: DynamoDB Local needs Java 17+; install it (e.g. `apt-get install openjdk-17-jdk-headless`)")
 	}
-	launcher := ""
-	if hasJavaCompiler(java) {
-		if launcher, err = writeLauncher(root); err != nil {
+	launcher := "" // the folder holding the compiled launcher; "" runs the plain jar
+	if javac := javaCompiler(java); javac != "" {
+		if launcher, err = compileLauncher(ctx, root, javac, dir); err != nil {
 			return nil, err
 		}
 	}
@@ -121,8 +123,8 @@ func StartDynamoDB(ctx context.Context, opts DynamoDBOptions) (*DynamoDB, error)
 func startDynamoDB(ctx context.Context, opts DynamoDBOptions, dir, java, launcher string, port int) (*DynamoDB, error) {
 	args := []string{"-Djava.library.path=" + filepath.Join(dir, "DynamoDBLocal_lib")}
 	if launcher != "" {
-		args = append(args, "-cp", filepath.Join(dir, "DynamoDBLocal.jar")+string(os.PathListSeparator)+filepath.Join(dir, "DynamoDBLocal_lib", "*"),
-			launcher)
+		cp := strings.Join([]string{launcher, filepath.Join(dir, "DynamoDBLocal.jar"), filepath.Join(dir, "DynamoDBLocal_lib", "*")}, string(os.PathListSeparator))
+		args = append(args, "-cp", cp, launcherClass)
 	} else {
 		args = append(args, "-jar", filepath.Join(dir, "DynamoDBLocal.jar"))
 	}
@@ -150,44 +152,58 @@ func startDynamoDB(ctx context.Context, opts DynamoDBOptions, dir, java, launche
 	return d, nil
 }
 
-// hasJavaCompiler reports whether the Java installation of the java command is a JDK, whose
-// source-file mode (java File.java) runs the loopback launcher: javac lies beside java.
-func hasJavaCompiler(java string) bool {
+// launcherClass is the loopback launcher's class (LoopbackDynamoDBLocal.java).
+const launcherClass = "LoopbackDynamoDBLocal"
+
+// javaCompiler returns the javac of the Java installation of the java command (a JDK), or "" when
+// there is none (a JRE): javac lies beside java.
+func javaCompiler(java string) string {
 	real, err := filepath.EvalSymlinks(java)
 	if err != nil {
-		return false
+		return ""
 	}
-	_, err = os.Stat(filepath.Join(filepath.Dir(real), "javac"))
-	return err == nil
+	javac := filepath.Join(filepath.Dir(real), "javac")
+	if _, err := os.Stat(javac); err != nil {
+		return ""
+	}
+	return javac
 }
 
-// writeLauncher writes LoopbackDynamoDBLocal.java to root/.local/dynamodb-launcher/ unless it is
-// there already, and returns its path.
-func writeLauncher(root string) (string, error) {
-	dir := filepath.Join(root, StateDir, "dynamodb-launcher")
-	path := filepath.Join(dir, "LoopbackDynamoDBLocal.java")
-	if b, err := os.ReadFile(path); err == nil && bytes.Equal(b, loopbackLauncher) {
-		return path, nil
+// compileLauncher compiles LoopbackDynamoDBLocal.java against DynamoDB Local's jars (in jarDir)
+// into root/.local/dynamodb-launcher/<hash of source and jar folder>/, once, and returns that
+// folder. Concurrent first starts each compile into a temporary folder; the first rename wins.
+func compileLauncher(ctx context.Context, root, javac, jarDir string) (string, error) {
+	sum := sha256.Sum256(append(append([]byte{}, loopbackLauncher...), jarDir...))
+	base := filepath.Join(root, StateDir, "dynamodb-launcher")
+	dir := filepath.Join(base, hex.EncodeToString(sum[:8]))
+	if _, err := os.Stat(filepath.Join(dir, launcherClass+".class")); err == nil {
+		return dir, nil
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(base, 0o755); err != nil {
 		return "", err
 	}
-	tmp, err := os.CreateTemp(dir, "launcher-*.tmp")
+	tmp, err := os.MkdirTemp(base, "build-*")
 	if err != nil {
 		return "", err
 	}
-	_, err = tmp.Write(loopbackLauncher)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
+	defer os.RemoveAll(tmp)
+	src := filepath.Join(tmp, launcherClass+".java")
+	if err := os.WriteFile(src, loopbackLauncher, 0o644); err != nil {
+		return "", err
 	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path) // atomic: concurrent starts read a whole file
-	}
+	cp := strings.Join([]string{filepath.Join(jarDir, "DynamoDBLocal.jar"), filepath.Join(jarDir, "DynamoDBLocal_lib", "*")}, string(os.PathListSeparator))
+	out, err := exec.CommandContext(ctx, javac, "-nowarn", "-cp", cp, "-d", tmp, src).CombinedOutput()
 	if err != nil {
-		_ = os.Remove(tmp.Name())
-		return "", fmt.Errorf("write the DynamoDB Local launcher: %w", err)
+		return "", fmt.Errorf("compile the DynamoDB Local launcher (%s): %v\n%s", src, err, out)
 	}
-	return path, nil
+	_ = os.Remove(src)
+	if err := os.Rename(tmp, dir); err != nil {
+		if _, serr := os.Stat(filepath.Join(dir, launcherClass+".class")); serr == nil {
+			return dir, nil // another start compiled it first
+		}
+		return "", fmt.Errorf("compile the DynamoDB Local launcher: %w", err)
+	}
+	return dir, nil
 }
 
 // WaitHTTP polls url until it gives any HTTP answer. It returns ctx's error when ctx ends first,
