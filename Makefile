@@ -23,7 +23,8 @@ PKGS      ?= ./...
 .PHONY: help dev token dynamodb test vet fmt docs rollcall-local web screens
 
 help:
-	@echo 'make dev                 run the local stack: API http://127.0.0.1:3000, DynamoDB Local :8000 (data in .local/dynamodb),'
+	@echo 'make dev                 run the local stack: API and console http://127.0.0.1:3000 (API docs at /docs),'
+	@echo '                         DynamoDB Local :8000 (data in .local/dynamodb),'
 	@echo '                         SES v2 emulator :8005; DEV_FLAGS=... (see rollcall-local dev -h), DYNAMODB=http://... to use yours'
 	@echo 'make reset               empty the local data (stop make dev first)'
 	@echo 'make seed                a demo in the running make dev; prints the tokens to use'

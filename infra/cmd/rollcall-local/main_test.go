@@ -372,7 +372,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the walk-through failed (%v):\n%s", err, out)
 	}
-	for _, want := range []string{"the API answers: 401", "ACC=acc_", `"role":"owner"`, "GRACE=con_",
+	for _, want := range []string{"the API is up: 401", "ACC=acc_", `"role":"owner"`, "GRACE=con_",
 		"contact_email_taken", `"roles":["Primary"]`, "/invitations/accept?token="} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the walk-through's output lacks %q:\n%s", want, out)
