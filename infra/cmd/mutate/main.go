@@ -23,6 +23,7 @@ import (
 func main() {
 	only := flag.String("only", "", "comma-separated mutation names to run (default: all)")
 	list := flag.Bool("list", false, "list the mutations and exit")
+	full := flag.Bool("full", false, "run each mutation's packages whole, ignoring its Run filter")
 	flag.Parse()
 	if *list {
 		for _, m := range mutations {
@@ -64,7 +65,7 @@ func main() {
 		}
 		start := time.Now()
 		args := append([]string{"test", "-count=1", "-failfast"}, m.Pkgs...)
-		if m.Run != "" {
+		if m.Run != "" && !*full {
 			args = append(args, "-run", m.Run)
 		}
 		cmd := exec.Command("go", args...)
