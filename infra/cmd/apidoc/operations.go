@@ -222,6 +222,7 @@ var problemExtras = props{
 	{"emailTypes", &Schema{Type: "array", Items: &Schema{Type: "string"}, Description: "`last_recipient`: the email types that would be left without a recipient."}},
 	{"eligibleRoles", &Schema{Type: "array", Items: &Schema{Type: "string"}, Description: "`not_admin_eligible`: the admin-eligible roles of the catalog."}},
 	{"retryAfterSeconds", &Schema{Type: "integer", Description: "429: seconds to wait before retrying (also the `Retry-After` header)."}},
+	{"emailStatus", &Schema{Type: "object", Description: "`email_undeliverable`: the address's status (`status`, `at`, `reason`: hard_bounce, suppressed or complaint)."}},
 }
 
 // fieldAliases gives the type of a field another schema name, where one Go type is validated
