@@ -240,6 +240,12 @@ func TestStageValidation(t *testing.T) {
 		"user pool and issuer":                   {func(s *stack.Stage) { s.Auth.Issuer = "https://id.example.com" }, "auth"},
 		"bad MFA":                                {func(s *stack.Stage) { s.Auth.MFA = "sometimes" }, "auth"},
 		"bad account":                            {func(s *stack.Stage) { s.Account = "12345" }, "account"},
+		"account not pinned":                     {func(s *stack.Stage) { s.Account = "" }, "account"},
+		"region not pinned":                      {func(s *stack.Stage) { s.Region = "" }, "region"},
+		"sensitive routes not tighter":           {func(s *stack.Stage) { s.SensitiveThrottling = s.Throttling }, "sensitiveThrottling"},
+		"unknown log level":                      {func(s *stack.Stage) { s.LogLevel = "TRACE" }, "logLevel"},
+		"alarms without a latency threshold":     {func(s *stack.Stage) { s.Alarms, s.LatencyP99Ms = true, 0 }, "latencyP99Ms"},
+		"canary without alarms":                  {func(s *stack.Stage) { s.Alarms, s.CanaryDeployments = false, true }, "canaryDeployments"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			s := base
