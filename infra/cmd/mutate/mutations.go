@@ -55,7 +55,7 @@ var mutations = []mutation{
 	{Name: "F3-no-claim", Rule: "§3", What: "a batch runs without claiming its Idempotency-Key",
 		File: "shared/store/idempotency.go", Old: "if err := s.claim(ctx, req); err != nil {", New: "if err := error(nil); err != nil {", Pkgs: handlers, Run: "Idempotency"},
 	{Name: "F4-welcome-permissions", Rule: "R7", What: "a member's welcome invitation grants the stage's permissions",
-		File: "shared/store/relationships.go", Old: "perms := domain.WelcomePermissions(welcomePerms, me)", New: "perms := welcomePerms", Pkgs: handlers, Run: "Welcome"},
+		File: "shared/store/relationships.go", Old: "perms := domain.WelcomePermissions(welcomePerms, me)", New: "perms := domain.WelcomePermissions(welcomePerms, nil); _ = me", Pkgs: handlers, Run: "Welcome"},
 	{Name: "F5-unknown-fields", Rule: "§3", What: "unknown keys are ignored",
 		File: "shared/httpapi/decode.go", Old: "\t\t\t\t*probs = append(*probs, apperr.FieldError{Field: p, Message: msg})\n\t\t\t\tcontinue",
 		New: "\t\t\t\t_ = msg\n\t\t\t\tcontinue", Pkgs: handlers, Run: "Invalid"},
