@@ -42,6 +42,7 @@ help:
 	@echo 'make screens             run the console browser walk, saving screenshots to docs/screens'
 	@echo 'make build / synth / deploy / diff   CDK targets (infra/cdk.mk), e.g. make synth STAGE=dev'
 	@echo 'make invoke FN=get-catalog EVENT=events/http/get-catalog.json   run a real bootstrap under a Runtime API emulator'
+	@echo 'make redrive-local       send again what the local stream poller dead-lettered (never twice what SES accepted)'
 
 # The npm tools, installed exactly as locked (again when the lockfile changes, as when a tool is
 # added: @redocly/cli lints docs/openapi.json in make test).
@@ -101,9 +102,12 @@ invite-token: rollcall-local
 	@$(LOCAL_BIN) invite-link -token -email '$(EMAIL)' $(if $(SES_URL),-ses '$(SES_URL)')
 
 # Sends again what the local stream poller dead-lettered (.local/dead-letters.jsonl), with the
-# running stack; never twice what SES accepted. The deployed equivalent: make redrive STAGE=….
+# running stack (REDRIVE_FLAGS='-dynamodb-port 3102 -ses-port 3105' for one on other ports); never
+# twice what SES accepted. A deployed stage's re-drive (from its SQS dead-letter queue) is not
+# written yet.
+.PHONY: redrive-local
 redrive-local: rollcall-local
-	$(LOCAL_BIN) redrive $(DEV_FLAGS_REDRIVE)
+	$(LOCAL_BIN) redrive $(REDRIVE_FLAGS)
 
 # Prints only the token, so that TOKEN=$$(make -s token SUB=alice) works.
 token: rollcall-local
