@@ -103,8 +103,7 @@ invite-token: rollcall-local
 
 # Sends again what the local stream poller dead-lettered (.local/dead-letters.jsonl), with the
 # running stack (REDRIVE_FLAGS='-dynamodb-port 3102 -ses-port 3105' for one on other ports); never
-# twice what SES accepted. A deployed stage's re-drive (from its SQS dead-letter queue) is not
-# written yet.
+# twice what SES accepted. A deployed stage: make redrive STAGE=… (infra/cdk.mk).
 .PHONY: redrive-local
 redrive-local: rollcall-local
 	$(LOCAL_BIN) redrive $(REDRIVE_FLAGS)

@@ -9,6 +9,7 @@
 #   make deploy STAGE=prod      deploy Rollcall-<stage>
 #   make smoke  STAGE=prod URL=https://…   read-only checks against the deployed API (TOKEN=… adds reads)
 #   make rotate-signing-key STAGE=prod      new invitation signing key; links made with the previous one still work
+#   make redrive STAGE=prod                 re-drive the email dead-letter queue (never twice what SES accepted)
 #
 # Every target that talks to AWS checks the stage name and then the credentials before building
 # anything, and says what to set (docs/deploy.md is the guide).
@@ -32,7 +33,7 @@ LAMBDA_BUDGET_BYTES := 10485760
 # (issue 13 item 7: each function links only its own operation).
 LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -buildvcs=false -ldflags "-s -w -buildid="
 
-.PHONY: build sizes synth diff deploy bootstrap smoke rotate-signing-key check-stage check-credentials
+.PHONY: build sizes synth diff deploy bootstrap smoke rotate-signing-key redrive check-stage check-credentials
 
 DEPLOY_GUIDE := docs/deploy.md
 STAGE_INFO := node $(NODE_DIR)/stage.js
@@ -129,3 +130,15 @@ rotate-signing-key:
 	aws secretsmanager put-secret-value --region $$region --secret-id "$$arn" --secret-string "$$value" \
 		--query VersionId --output text >/dev/null && \
 	echo "rotated the signing key of $(STAGE) ($$arn): new links use the new key; links sent before still work until the next rotation"
+
+# Re-drives the email function's dead-letter queue (infra/redrive): the records each message names
+# are read again from the stream (held 24 hours) and handed to the deployed function's live alias;
+# messages it handles are deleted. Credentials come from the AWS CLI's current profile.
+redrive:
+	@command -v aws >/dev/null 2>&1 || { echo "make redrive needs the AWS CLI (aws); see $(DEPLOY_GUIDE)" >&2; exit 1; }
+	@region=$$($(STAGE_INFO) $(STAGE) region); \
+	url=$$(aws cloudformation describe-stacks --region $$region --stack-name Rollcall-$(STAGE) \
+		--query "Stacks[0].Outputs[?OutputKey=='EmailDeadLetterQueueUrl'].OutputValue" --output text) && [ -n "$$url" ] && [ "$$url" != None ] || { \
+		echo "make redrive: no EmailDeadLetterQueueUrl output on stack Rollcall-$(STAGE) in $$region: is the stage deployed?" >&2; exit 1; }; \
+	eval "$$(aws configure export-credentials --format env)" && export AWS_REGION=$$region && \
+	$(GO) run ./infra/cmd/redrive -queue-url "$$url" -function rollcall-$(STAGE)-send-emails:live
