@@ -104,43 +104,51 @@ func (g *Gateway) now() time.Time {
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	requestID := newAPIGatewayRequestID()
-	resp, fn := g.serve(r, requestID)
+	resp, fn, invoked := g.serve(r, requestID)
 	resp.Headers = withHeader(resp.Headers, "apigw-requestid", requestID)
 	status := writeResponse(w, resp)
-	g.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", status,
+	// A function that ran wrote its own request line (shared/reqlog) with everything this one
+	// says: the gateway's access line is then DEBUG, so that make dev shows one line a request.
+	level := slog.LevelInfo
+	if invoked {
+		level = slog.LevelDebug
+	}
+	g.log.Log(r.Context(), level, "request", "method", r.Method, "path", r.URL.Path, "status", status,
 		"duration", time.Since(start).Round(10*time.Microsecond), "function", fn, "requestId", requestID)
 }
 
-func (g *Gateway) serve(r *http.Request, requestID string) (events.APIGatewayV2HTTPResponse, string) {
+// serve answers r: the gateway's own problem (fn names the route's function once the route is
+// known) or the function's answer, with invoked true.
+func (g *Gateway) serve(r *http.Request, requestID string) (resp events.APIGatewayV2HTTPResponse, fn string, invoked bool) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxRequestBytes+1))
 	if err != nil {
-		return g.problem(apperr.New(http.StatusBadRequest, apperr.CodeValidation, "the request body could not be read")), ""
+		return g.problem(apperr.New(http.StatusBadRequest, apperr.CodeValidation, "the request body could not be read")), "", false
 	}
 	if len(body) > MaxRequestBytes {
-		return g.problem(apperr.New(http.StatusRequestEntityTooLarge, codePayloadTooLarge, "the request body is larger than 10 MB")), ""
+		return g.problem(apperr.New(http.StatusRequestEntityTooLarge, codePayloadTooLarge, "the request body is larger than 10 MB")), "", false
 	}
 	route, params, ok, pathKnown := routes.Match(r.Method, r.URL.EscapedPath())
 	if !ok && pathKnown {
 		resp := g.problem(apperr.New(http.StatusMethodNotAllowed, apperr.CodeMethodNotAllowed, "%s is not allowed on %s", r.Method, r.URL.Path))
 		resp.Headers["Allow"] = strings.Join(allowed(r.URL.EscapedPath()), ", ")
-		return resp, ""
+		return resp, "", false
 	}
 	if !ok {
-		return g.problem(apperr.NotFound("route " + r.URL.Path)), ""
+		return g.problem(apperr.NotFound("route " + r.URL.Path)), "", false
 	}
 	for k, v := range params {
 		if params[k], err = url.PathUnescape(v); err != nil {
-			return g.problem(apperr.NotFound("route " + r.URL.Path)), ""
+			return g.problem(apperr.NotFound("route " + r.URL.Path)), "", false
 		}
 	}
 	claims, err := g.authorize(r.Header.Get("Authorization"))
 	if err != nil {
 		resp := g.problem(apperr.Unauthorized(err.Error()))
 		resp.Headers["WWW-Authenticate"] = `Bearer error="invalid_token"`
-		return resp, route.Function
+		return resp, route.Function, false
 	}
 	req := BuildRequest(r, route, params, claims, body, requestID, g.now())
-	return g.invoke(r.Context(), g.funcs[route.Function], req), route.Function
+	return g.invoke(r.Context(), g.funcs[route.Function], req), route.Function, true
 }
 
 // authorize returns the claims of the bearer token in header. Like API Gateway it takes the
