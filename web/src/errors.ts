@@ -61,6 +61,8 @@ export function describe(p: Problem): string {
       return p.detail ?? 'Partner accounts cannot add contacts themselves: raise a support case and an operator will add them.';
     case 'email_belongs_to_user':
       return 'This email belongs to a user of the account; the owner and the users must have different emails.';
+    case 'email_undeliverable':
+      return `Email to this address bounced or was marked as spam${p.emailStatus?.reason ? ` (${p.emailStatus.reason})` : ''}: check the address with the person first, or send anyway.`;
     case 'invitation_pending':
       return 'There is already a pending invitation for this email: resend it from the list below, or revoke it first.';
     case 'already_member':

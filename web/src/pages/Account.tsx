@@ -178,6 +178,8 @@ function Recipients({ ctx }: { ctx: AccountCtx }) {
     const owner = account.ownerEmailTypes.includes(row.type.name);
     if (row.type.required && !owner && row.contacts.length === 0 && !row.error) warnings.push(`Nobody receives “${row.type.name}” email, though it is required.`);
   }
+  for (const w of account.warnings ?? []) warnings.push(w.message);
+  if (account.emailStatus?.status === 'undeliverable') warnings.push(`Email to the owner's address ${account.owner.email} bounced or was marked as spam${account.emailStatus.reason ? ` (${account.emailStatus.reason})` : ''}: correct it in the owner details.`);
   for (const i of failed) warnings.push(`The invitation email to ${i.email} could not be delivered${i.delivery?.reason ? `: ${i.delivery.reason}` : ''}. Check the address, then resend it from Users.`);
 
   return (

@@ -65,7 +65,16 @@ function UsersBody({ ctx }: { ctx: AccountCtx }) {
     users.reload();
   };
   const resend = async (i: Schemas['Invitation']) => {
-    const r = await call(api().POST('/accounts/{accountId}/invitations/{invitationId}/resend', { params: { path: { accountId, invitationId: i.id }, header: { 'Idempotency-Key': newIdempotencyKey() } } }));
+    const send = (force: boolean) =>
+      call(
+        api().POST('/accounts/{accountId}/invitations/{invitationId}/resend', {
+          params: { path: { accountId, invitationId: i.id }, header: { 'Idempotency-Key': newIdempotencyKey() } },
+          ...(force ? { body: { force: true } } : {}),
+        }),
+      );
+    let r = await send(false);
+    // An address that hard-bounced or complained is refused unless the owner insists (issue 9).
+    if (r.error?.code === 'email_undeliverable' && (await confirm(`Send to ${i.email} anyway?`, describe(r.error), 'Send anyway'))) r = await send(true);
     report(r, `The invitation was sent again to ${i.email}; the previous link no longer works.`);
     invitations.reload();
   };
