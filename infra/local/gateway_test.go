@@ -77,7 +77,7 @@ func startGateway(t *testing.T) *gatewayTest {
 	signer := testSigner(t)
 	logs := &bytes.Buffer{}
 	var mu sync.Mutex
-	gw, err := NewGateway(api.handlers(), signer, slog.New(slog.NewTextHandler(lockedWriter{&mu, logs}, nil)))
+	gw, err := NewGateway(api.handlers(), signer, slog.New(slog.NewTextHandler(lockedWriter{&mu, logs}, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,8 +204,9 @@ func TestGatewayBuildsAPIGatewayEvent(t *testing.T) {
 	if lc == nil || lc.AwsRequestID == "" || !strings.HasSuffix(lc.InvokedFunctionArn, ":function:rollcall-local-create-contact") {
 		t.Errorf("lambda context = %+v, want a request id and the function's ARN", lc)
 	}
-	if !strings.Contains(g.logs.String(), "method=POST path=/accounts/acc_1/contacts status=200") {
-		t.Errorf("no request log line: %s", g.logs.String())
+	// The function ran and wrote its own request line, so the gateway's access line is DEBUG.
+	if !strings.Contains(g.logs.String(), "level=DEBUG msg=request method=POST path=/accounts/acc_1/contacts status=200") {
+		t.Errorf("no DEBUG access line: %s", g.logs.String())
 	}
 }
 
@@ -305,6 +306,10 @@ func TestGatewayRefusals(t *testing.T) {
 	t.Run("unknown path", func(t *testing.T) {
 		resp, body := g.do(g.request("GET", "/nope", g.token(false), nil))
 		checkProblem(t, resp, body, 404, "not_found")
+		// No function ran, so the gateway's own line is the request's only one: INFO.
+		if !strings.Contains(g.logs.String(), "level=INFO msg=request method=GET path=/nope status=404") {
+			t.Errorf("no INFO access line for the gateway's own answer: %s", g.logs.String())
+		}
 	})
 	t.Run("unknown path before token", func(t *testing.T) {
 		resp, body := g.do(g.request("GET", "/nope", "", nil))
