@@ -466,7 +466,7 @@ func statusLine(status int, when string) string {
 }
 
 // rowErrorText describes the errors of batch rows.
-func rowErrorText(rows []rowError) string {
+func rowErrorText(rows []contract.RowError) string {
 	var parts []string
 	for _, r := range rows {
 		parts = append(parts, fmt.Sprintf("%d %s when %s", r.Status, codeList(r.Codes), r.When))

@@ -58,34 +58,13 @@ type query struct {
 	About  string
 }
 
-// rowError is an error a batch row can get, inside a 200 answer.
-type rowError struct {
-	Status int
-	Codes  []string
-	When   string
-}
-
-// op is what the generator knows of one operation beyond its route.
+// op is one operation's declaration (shared/contract) with its body, query parameters and
+// answers in the generator's terms; the rest of the declaration is used as it is.
 type op struct {
-	Group        string
-	Summary      string
-	About        string   // what it does, in markdown
-	Rules        []string // the rules of DESIGN.md it implements
-	Body         *typeRef
-	BodyOptional bool // the body may be left out
-	Query        []query
-	IfMatch      bool // honours If-Match (412 on a mismatch)
-	Idempotent   bool // honours Idempotency-Key (422 on a reuse with another request)
-	Answers      []answer
-	NotFound     []string // what may not be found (404 not_found)
-	Forbidden    []string // 403 codes beyond forbidden
-	Forbids      string   // when a 403 is given beyond the route's Who
-	BadRequest   []string // 400 codes beyond validation_failed
-	Conflicts    []string // 409 codes
-	Gone         []string // 410 codes
-	TooMany      []string // 429 codes
-	RowErrors    []rowError
-	Notes        []string // further notes, in markdown
+	contract.Operation
+	Body    *typeRef
+	Query   []query
+	Answers []answer
 }
 
 // ops maps each route's Function to its declaration in shared/contract, in the generator's
@@ -109,18 +88,12 @@ func fromContract() map[string]op {
 	out := map[string]op{}
 	for _, d := range contract.All() {
 		o := d.Operation
-		x := op{Group: o.Group, Summary: o.Summary, About: o.About, Rules: o.Rules, Body: refOf(o.Body), BodyOptional: o.BodyOptional,
-			IfMatch: o.IfMatch, Idempotent: o.Idempotent, NotFound: o.NotFound, Forbidden: o.Forbidden,
-			Forbids: o.Forbids, BadRequest: o.BadRequest, Conflicts: o.Conflicts, Gone: o.Gone, TooMany: o.TooMany,
-			Notes: o.Notes}
+		x := op{Operation: o, Body: refOf(o.Body)}
 		for _, q := range o.Query {
 			x.Query = append(x.Query, paramOf(q))
 		}
 		for _, a := range o.Answers {
 			x.Answers = append(x.Answers, answer{Status: a.Status, Body: refOf(a.Body), When: a.When, ETag: a.ETag})
-		}
-		for _, r := range o.RowErrors {
-			x.RowErrors = append(x.RowErrors, rowError(r))
 		}
 		out[d.Function] = x
 	}
