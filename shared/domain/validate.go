@@ -76,10 +76,12 @@ const (
 	MaxTextLength  = 500
 )
 
-// NormaliseEmail is how emails are compared (R17, R4, R11): trimmed, in Unicode normal form C
-// (so that "é" typed as one character or as "e" and an accent is one address) and lower-cased.
+// NormaliseEmail is how emails are compared (R17, R4, R11): trimmed, lower-cased and in Unicode
+// normal form C (so that "é" typed as one character or as "e" and an accent is one address).
+// NFC comes last: lower-casing can undo it (it turns invalid UTF-8 into U+FFFD, which a
+// following combining mark then no longer composes with), so the result normalises to itself.
 func NormaliseEmail(email string) string {
-	return strings.ToLower(norm.NFC.String(strings.TrimSpace(email)))
+	return norm.NFC.String(strings.ToLower(strings.TrimSpace(email)))
 }
 
 // directional reports whether r changes the direction of the text around it: the bidirectional
