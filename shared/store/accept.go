@@ -68,6 +68,18 @@ func (s *Store) LookupInvitation(ctx context.Context, signer *invitetoken.Signer
 // email_belongs_to_user (R4), 409 conflict when the account has an owner already.
 func (s *Store) AcceptInvitation(ctx context.Context, c auth.Caller, signer *invitetoken.Signer, token string, req *idempotency.Request) (domain.User, error) {
 	var result domain.User
+	// A BatchGetItem is not isolated from a transaction: it can see the membership and the used
+	// invitation that a concurrent accept with the same Idempotency-Key wrote, but not yet that
+	// accept's idempotency record. Such a refusal is read once more, so that the repeat gets the
+	// first answer rather than 409.
+	recheck := req != nil
+	refuse := func(err error) error {
+		if recheck {
+			recheck = false
+			return errStale
+		}
+		return err
+	}
 	err := optimistic(0, func() error {
 		accountID, _, _ := invitetoken.Parse(token)
 		inv, acc, found, err := s.tokenInvitation(ctx, signer, token, append(idemKeys(req), table.User(accountID, c.Sub))...)
@@ -79,10 +91,10 @@ func (s *Store) AcceptInvitation(ctx context.Context, c auth.Caller, signer *inv
 		}
 		now := s.now()
 		if err := inv.Acceptable(now); err != nil {
-			return err
+			return refuse(err)
 		}
 		if found[table.User(accountID, c.Sub)] != nil {
-			return alreadyMember(nil)
+			return refuse(alreadyMember(nil))
 		}
 		u := domain.User{ID: c.Sub, AccountID: accountID, Email: c.Email, InvitedEmail: inv.Email, Role: domain.RoleUser,
 			Permissions: inv.Permissions, ContactID: inv.ContactID, JoinedAt: now}
