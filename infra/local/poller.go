@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
+	"rollcall/infra/rawbody"
 	"rollcall/shared/email"
 )
 
@@ -205,7 +206,7 @@ func NewPoller(ctx context.Context, opts PollerOptions, h StreamHandler) (*Polle
 			Region:       Region,
 			BaseEndpoint: aws.String(opts.Endpoint),
 			Credentials:  credentials.NewStaticCredentialsProvider(AccessKey, SecretKey, ""),
-			HTTPClient:   rawBodyClient{http.DefaultClient},
+			HTTPClient:   rawbody.Client{Base: http.DefaultClient},
 		}),
 	}, nil
 }
@@ -344,8 +345,8 @@ func (p *Poller) drain(ctx context.Context, sh *shard) error {
 				return err
 			}
 		}
-		raw := &rawBody{}
-		out, err := p.streams.GetRecords(withRawBody(ctx, raw), &dynamodbstreams.GetRecordsInput{
+		raw := &rawbody.Body{}
+		out, err := p.streams.GetRecords(rawbody.With(ctx, raw), &dynamodbstreams.GetRecordsInput{
 			ShardIterator: sh.iterator, Limit: aws.Int32(int32(p.opts.BatchSize))})
 		var expired *streamtypes.ExpiredIteratorException
 		var trimmed *streamtypes.TrimmedDataAccessException
@@ -360,7 +361,7 @@ func (p *Poller) drain(ctx context.Context, sh *shard) error {
 		case err != nil:
 			return fmt.Errorf("get records: %w", err)
 		}
-		batch, last, err := p.decode(raw.body, out.Records)
+		batch, last, err := p.decode(raw.Bytes, out.Records)
 		if err != nil {
 			return err
 		}
@@ -744,35 +745,4 @@ func pollerRequestID() string {
 	_, _ = rand.Read(b)
 	h := hex.EncodeToString(b)
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
-// rawBody receives the JSON of one GetRecords answer. The poller hands Lambda's JSON to the
-// handler: the SDK's decoded records would have to be converted back, type by type, whereas
-// the answer's Records array is already the event's.
-type rawBody struct{ body []byte }
-
-type rawBodyKey struct{}
-
-func withRawBody(ctx context.Context, r *rawBody) context.Context {
-	return context.WithValue(ctx, rawBodyKey{}, r)
-}
-
-// rawBodyClient is the streams client's HTTP client: it keeps a copy of the answer's body for
-// requests whose context carries a rawBody.
-type rawBodyClient struct{ base *http.Client }
-
-func (c rawBodyClient) Do(req *http.Request) (*http.Response, error) {
-	resp, err := c.base.Do(req)
-	slot, ok := req.Context().Value(rawBodyKey{}).(*rawBody)
-	if err != nil || !ok {
-		return resp, err
-	}
-	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	slot.body = b
-	resp.Body = io.NopCloser(bytes.NewReader(b))
-	return resp, nil
 }

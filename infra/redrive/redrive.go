@@ -13,13 +13,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"net/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	streamtypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
+
+	"rollcall/infra/rawbody"
 )
 
 // Message is one dead-letter message: its body and the handle that deletes it.
@@ -140,15 +141,15 @@ func read(ctx context.Context, streams *dynamodbstreams.Client, f onFailure) ([]
 	var out []json.RawMessage
 	iter := it.ShardIterator
 	for iter != nil {
-		body := &rawBody{}
-		page, err := streams.GetRecords(context.WithValue(ctx, rawKey{}, body), &dynamodbstreams.GetRecordsInput{ShardIterator: iter})
+		body := &rawbody.Body{}
+		page, err := streams.GetRecords(rawbody.With(ctx, body), &dynamodbstreams.GetRecordsInput{ShardIterator: iter})
 		if err != nil {
 			return nil, err
 		}
 		var raw struct {
 			Records []map[string]any `json:"Records"`
 		}
-		if err := json.Unmarshal(body.b, &raw); err != nil {
+		if err := json.Unmarshal(body.Bytes, &raw); err != nil {
 			return nil, err
 		}
 		if len(raw.Records) == 0 {
@@ -173,32 +174,10 @@ func read(ctx context.Context, streams *dynamodbstreams.Client, f onFailure) ([]
 	return out, nil
 }
 
-type rawKey struct{}
-
-type rawBody struct{ b []byte }
-
 // HTTPClient wraps base so that a streams client built with it keeps the JSON of GetRecords
 // answers for Run (which hands Lambda's JSON to the function, not the SDK's types).
 func HTTPClient(base *http.Client) interface {
 	Do(*http.Request) (*http.Response, error)
 } {
-	return rawClient{base}
-}
-
-type rawClient struct{ base *http.Client }
-
-func (c rawClient) Do(req *http.Request) (*http.Response, error) {
-	resp, err := c.base.Do(req)
-	slot, ok := req.Context().Value(rawKey{}).(*rawBody)
-	if err != nil || !ok {
-		return resp, err
-	}
-	b, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	slot.b = b
-	resp.Body = io.NopCloser(bytes.NewReader(b))
-	return resp, nil
+	return rawbody.Client{Base: base}
 }

@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"rollcall/infra/local"
 	"rollcall/shared/routes"
 )
 
@@ -35,7 +36,7 @@ const (
 func main() {
 	out := flag.String("out", "", "directory to write "+openAPIFile+" and "+markdownFile+" to (default: the module's docs/)")
 	flag.Parse()
-	root, err := moduleRoot()
+	root, err := local.RepoRoot()
 	if err != nil {
 		fail(err)
 	}
@@ -87,22 +88,4 @@ func write(root, dir string, table []routes.Route) error {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, markdownFile), markdown, 0o644)
-}
-
-// moduleRoot is the nearest directory at or above the working directory that holds go.mod.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod at or above the working directory: run it inside the module")
-		}
-		dir = parent
-	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
+	"rollcall/infra/local"
 	"rollcall/shared/apperr"
 	"rollcall/shared/catalog"
 	"rollcall/shared/domain"
@@ -32,7 +33,7 @@ const regenerate = "run go run ./infra/cmd/apidoc"
 // root is the module's directory.
 func root(t *testing.T) string {
 	t.Helper()
-	dir, err := moduleRoot()
+	dir, err := local.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
