@@ -29,18 +29,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"rollcall/shared/store"
 )
 
-// DB is the part of the DynamoDB client a Recorder wraps: the same methods as store.DB
-// (*dynamodb.Client satisfies it). The Recorder also offers UpdateItem, DeleteItem,
-// BatchWriteItem and Scan, forwarded when the wrapped value has them.
-type DB interface {
-	GetItem(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
-	Query(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
-	PutItem(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	TransactWriteItems(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
-}
+// DB is the part of the DynamoDB client a Recorder wraps: the store's (*dynamodb.Client
+// satisfies it). The Recorder also offers UpdateItem, DeleteItem, BatchWriteItem and Scan,
+// forwarded when the wrapped value has them.
+type DB = store.DB
 
 // Item-level actions inside a TransactWriteItems (Item.Action), named as the IAM actions are.
 const (
