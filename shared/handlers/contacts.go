@@ -3,8 +3,7 @@ package handlers
 import (
 	"context"
 	"net/http"
-
-	"golang.org/x/sync/errgroup"
+	"sync"
 
 	"rollcall/shared/apperr"
 	"rollcall/shared/contract"
@@ -17,8 +16,29 @@ import (
 // MaxBatch is the most rows a batch takes (R19, R21).
 const MaxBatch = contract.MaxBatch
 
-// batchConcurrency is how many rows of a batch are written at once.
-const batchConcurrency = 4
+// BatchConcurrency is how many rows of a batch (contacts or relationships) are written at once.
+// Rows run in waves of BatchConcurrency (forRows), so a batch of n rows whose rows take k round
+// trips each takes 1 + ceil(n/BatchConcurrency)·k sequential round trips (one read of the caller's
+// rights first; two more with an Idempotency-Key; one more per transaction retried after losing a
+// race): 21 for 100 relationship rows, 11 for 100 contacts.
+const BatchConcurrency = 20
+
+// forRows runs row(i) for i in [0, n) in waves of BatchConcurrency rows at once, each wave after
+// the previous one has ended, so that the round-trip depth of a batch is bounded as stated above.
+// Rows report their own outcome; forRows returns when all have run.
+func forRows(n int, row func(i int)) {
+	for start := 0; start < n; start += BatchConcurrency {
+		var wg sync.WaitGroup
+		for i := start; i < min(start+BatchConcurrency, n); i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				row(i)
+			}()
+		}
+		wg.Wait()
+	}
+}
 
 // listContacts answers GET /accounts/{accountId}/contacts: ?emailType= and ?q= filter.
 func (a *API) listContacts(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
@@ -122,22 +142,20 @@ func (a *API) batchCreateContacts(ctx context.Context, r *httpapi.Request) (*htt
 			firstByEmail[email] = i
 			contacts[i] = &c
 		}
-		var g errgroup.Group
-		g.SetLimit(batchConcurrency)
+		var valid []int
 		for i, c := range contacts {
-			if c == nil {
-				continue
+			if c != nil {
+				valid = append(valid, i)
 			}
-			g.Go(func() error {
-				if err := a.store.CreateContact(ctx, r.Caller, *c, nil, nil); err != nil {
-					results[i] = rowError[domain.Contact](err) // a fault is this row's 500; the other rows go on (R19)
-					return nil
-				}
-				results[i] = contract.Result[domain.Contact]{Status: http.StatusCreated, Item: c}
-				return nil
-			})
 		}
-		_ = g.Wait() // rows report their own errors
+		forRows(len(valid), func(j int) {
+			i := valid[j]
+			if err := a.store.CreateCheckedContact(ctx, r.Caller, *contacts[i]); err != nil {
+				results[i] = rowError[domain.Contact](err) // a fault is this row's 500; the other rows go on (R19)
+				return
+			}
+			results[i] = contract.Result[domain.Contact]{Status: http.StatusCreated, Item: contacts[i]}
+		})
 		return http.StatusOK, contract.Results[domain.Contact]{Results: results}, nil
 	})
 	if err != nil {

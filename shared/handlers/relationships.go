@@ -106,14 +106,14 @@ func (a *API) batchPutRelationships(ctx context.Context, r *httpapi.Request) (*h
 		return a.store.CheckSiteWriter(ctx, r.Caller, acc, site)
 	}, func() (int, any, error) {
 		results := make([]contract.Result[domain.Relationship], len(rows))
-		for i, row := range rows {
-			res, err := a.putRow(ctx, r, acc, site, row)
+		forRows(len(rows), func(i int) {
+			res, err := a.putRow(ctx, r, acc, site, rows[i])
 			if err != nil {
 				results[i] = rowError[domain.Relationship](err) // a fault is this row's 500; the other rows go on (R21)
-				continue
+				return
 			}
 			results[i] = contract.Result[domain.Relationship]{Status: putStatus(res.Created), Item: &res.Relationship}
-		}
+		})
 		return http.StatusOK, contract.Results[domain.Relationship]{Results: results}, nil
 	})
 	if err != nil {

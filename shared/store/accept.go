@@ -126,10 +126,14 @@ func (s *Store) AcceptInvitation(ctx context.Context, c auth.Caller, signer *inv
 		t.dropGuard(inv)
 		switch inv.Kind {
 		case domain.KindOwner:
-			noOwner := expression.AttributeNotExists(expression.Name("ownerSub")).And(expression.AttributeExists(expression.Name(table.PK)))
+			noOwner := expression.AttributeNotExists(expression.Name("ownerSub")).And(expression.AttributeExists(expression.Name(table.PK))).
+				And(sameNameAndType(acc))
 			t.update(table.Account(accountID), expression.Set(expression.Name("ownerSub"), expression.Value(c.Sub)), &noOwner, func(old item) error {
 				if old == nil {
 					return apperr.NotFound("account")
+				}
+				if a, err := decodeAccount(old); err == nil && (a.Name != acc.Name || a.Type != acc.Type) {
+					return errStale // renamed meanwhile: write the new name on the membership
 				}
 				return apperr.Conflict(apperr.CodeConflict, "the account has an owner already; ownership moves only by a transfer")
 			})
@@ -142,7 +146,16 @@ func (s *Store) AcceptInvitation(ctx context.Context, c auth.Caller, signer *inv
 				return apperr.Conflict(apperr.CodeConflict, "the contact this invitation was for is linked to another user")
 			})
 		}
-		t.putNew(newUserItem(u), alreadyMember)
+		if inv.Kind != domain.KindOwner {
+			// The membership copies the account's name and type: they must be the ones read.
+			t.check(table.Account(accountID), sameNameAndType(acc), func(old item) error {
+				if old == nil {
+					return apperr.NotFound("account")
+				}
+				return errStale
+			})
+		}
+		t.putNew(newUserItem(u, acc.Account), alreadyMember)
 		// Every member's login email is guarded (R4); the owner's only when it is not the account's
 		// owner email, which has its guard already.
 		if u.Role == domain.RoleUser || domain.NormaliseEmail(u.Email) != domain.NormaliseEmail(acc.Owner.Email) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -47,7 +46,6 @@ type accountItem struct {
 	// email re-issues while the account has no owner.
 	OwnerInvitationID string `dynamodbav:"ownerInvitationId,omitempty"`
 	domain.Account
-	Recipients map[string]int `dynamodbav:"recipients"`
 }
 
 // siteItem is a site as stored. GSI1 lists an account's sites: their sort keys share the SITE#
@@ -93,8 +91,9 @@ func (s *Store) CreateAccount(ctx context.Context, c auth.Caller, n NewAccount, 
 	t.idempotent(req, 201, respond)
 	t.putNew(accountItem{
 		Key: table.Account(a.ID), GSI1PK: table.AccountsGSI1PK, GSI1SK: table.AccountsGSI1SK(a.Name, a.ID),
-		Entity: entityAccount, MainSiteID: n.MainSite.ID, OwnerInvitationID: inv.ID, Account: a, Recipients: domain.Recipients(a.OwnerEmailTypes),
+		Entity: entityAccount, MainSiteID: n.MainSite.ID, OwnerInvitationID: inv.ID, Account: a,
 	}, nil)
+	t.initialRecipients(a.ID, a.OwnerEmailTypes)
 	t.putNew(newSiteItem(n.MainSite), nil)
 	t.putNew(userEmailItem{Key: table.UserEmail(a.ID, domain.NormaliseEmail(a.Owner.Email)), Entity: entityUserEmail, Owner: true}, nil)
 	t.invite(inv)
@@ -112,7 +111,11 @@ func (s *Store) GetAccount(ctx context.Context, c auth.Caller, id string) (domai
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		var err error
-		_, found, err = s.getAuthorized(gctx, c, id, needMember, table.Account(id))
+		keys := []table.Key{table.Account(id)}
+		for _, typ := range s.cat.EmailTypeNames() {
+			keys = append(keys, table.RecipientCounter(id, typ)) // the counters, in the same read
+		}
+		_, found, err = s.getAuthorized(gctx, c, id, needMember, keys...)
 		return err
 	})
 	g.Go(func() error {
@@ -127,7 +130,17 @@ func (s *Store) GetAccount(ctx context.Context, c auth.Caller, id string) (domai
 	if err != nil {
 		return domain.Account{}, err
 	}
-	a.Warnings = domain.EmailWarnings(a.Account, a.Recipients, undeliverable, s.cat.RequiredEmailType)
+	recipients := map[string]int{}
+	for _, typ := range s.cat.EmailTypeNames() {
+		if it := found[table.RecipientCounter(id, typ)]; it != nil {
+			var ci counterItem
+			if err := attributevalue.UnmarshalMap(it, &ci); err != nil {
+				return domain.Account{}, err
+			}
+			recipients[typ] = ci.N
+		}
+	}
+	a.Warnings = domain.EmailWarnings(a.Account, recipients, undeliverable, s.cat.RequiredEmailType)
 	return a.Account, nil
 }
 
@@ -229,8 +242,24 @@ func optimistic(ifMatch int, attempt func() error) error {
 func (s *Store) UpdateAccount(ctx context.Context, c auth.Caller, id string, in domain.UpdateAccountInput, ifMatch int) (domain.Account, error) {
 	var result domain.Account
 	err := optimistic(ifMatch, func() error {
-		_, found, err := s.getAuthorized(ctx, c, id, needOwner, table.Account(id))
-		if err != nil {
+		// A rename or change of type rewrites the memberships, which copy them: their list is
+		// read in parallel with the account, so that the change stays two round trips.
+		var found map[table.Key]item
+		var members []string
+		g, gctx := errgroup.WithContext(ctx)
+		g.Go(func() error {
+			var err error
+			_, found, err = s.getAuthorized(gctx, c, id, needOwner, table.Account(id))
+			return err
+		})
+		if in.Name.Set || in.Type.Set {
+			g.Go(func() error {
+				var err error
+				members, err = s.memberSubs(gctx, id)
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
 			return err
 		}
 		cur, err := decodeAccount(found[table.Account(id)])
@@ -253,7 +282,10 @@ func (s *Store) UpdateAccount(ctx context.Context, c auth.Caller, id string, in 
 				return err
 			}
 		}
-		return s.writeAccountChange(ctx, c, cur, ch, emails)
+		if ch.Account.Name == cur.Name && ch.Account.Type == cur.Type {
+			members = nil
+		}
+		return s.writeAccountChange(ctx, c, cur, ch, emails, members)
 	})
 	return result, err
 }
@@ -362,7 +394,46 @@ func (t *txn) reissueOwnerInvitation(c auth.Caller, a domain.Account, old domain
 	t.invite(inv)
 }
 
-func (s *Store) writeAccountChange(ctx context.Context, c auth.Caller, cur accountItem, ch domain.AccountChange, emails ownerEmailState) error {
+// sameNameAndType is the condition that the account item still has a's name and type (which
+// membership items copy).
+func sameNameAndType(a accountItem) expression.ConditionBuilder {
+	return expression.Name("name").Equal(expression.Value(a.Name)).And(expression.Name("type").Equal(expression.Value(a.Type)))
+}
+
+// memberSubs lists the logins that are members of account id (every page of its USER# items).
+func (s *Store) memberSubs(ctx context.Context, id string) ([]string, error) {
+	var subs []string
+	cursor := ""
+	for {
+		q, err := prefixQuery(id, table.UserPrefix, nil, false, MaxLimit, cursor)
+		if err != nil {
+			return nil, err
+		}
+		items, next, err := s.list(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			var u userItem
+			if err := attributevalue.UnmarshalMap(it, &u); err != nil {
+				return nil, err
+			}
+			subs = append(subs, u.ID)
+		}
+		if cursor = next; cursor == "" {
+			return subs, nil
+		}
+	}
+}
+
+// membershipsInRename is how many membership items a rename rewrites in its own transaction; an
+// account with more members has the rest rewritten right after, in further transactions.
+const membershipsInRename = 80
+
+// writeAccountChange writes change ch of account cur; emails is what an owner email change
+// depends on (readOwnerEmailState); members are the logins whose membership
+// items copy the account's name and type, when the change renames or retypes it.
+func (s *Store) writeAccountChange(ctx context.Context, c auth.Caller, cur accountItem, ch domain.AccountChange, emails ownerEmailState, members []string) error {
 	a := ch.Account
 	t := s.txn()
 	t.access(c, a.ID, needOwner)
@@ -389,10 +460,10 @@ func (s *Store) writeAccountChange(ctx context.Context, c auth.Caller, cur accou
 		upd = upd.Remove(expression.Name("emailStatus")).Remove(expression.Name("emailStatusAtMs")) // a new address: the old one's bounce says nothing about it
 	}
 	cond := expression.Name("version").Equal(expression.Value(cur.Version))
-	upd, cond = recipientChange(upd, cond, ch.TypesDelta, s)
 	t.update(table.Account(a.ID), upd, &cond, func(old item) error {
-		return s.explainAccount(old, cur.Version, ch.TypesDelta)
+		return s.explainAccount(old, cur.Version)
 	})
+	t.recipients(a.ID, ch.TypesDelta)
 	if _, renamed := ch.Changed["name"]; renamed || ch.Changed["legacyId"] != nil {
 		c := expression.AttributeExists(expression.Name(table.PK))
 		t.update(table.Site(a.ID, cur.MainSiteID), expression.Set(expression.Name("name"), expression.Value(domain.MainSiteName(a))), &c, nil)
@@ -403,46 +474,57 @@ func (s *Store) writeAccountChange(ctx context.Context, c auth.Caller, cur accou
 			t.reissueOwnerInvitation(c, a, *emails.invitation, nextInvitation)
 		}
 	}
+	rest := members
+	if len(rest) > membershipsInRename {
+		rest = members[membershipsInRename:]
+		members = members[:membershipsInRename]
+	} else {
+		rest = nil
+	}
+	for _, sub := range members {
+		t.renameMembership(a, sub)
+	}
 	t.audit(a.ID, c, "account.update", targets, ch.Changed)
-	return t.run(ctx)
-}
-
-// recipientChange adds to upd the counter changes of delta and to cond the rule that no required
-// email type may drop to zero recipients (R18).
-func recipientChange(upd expression.UpdateBuilder, cond expression.ConditionBuilder, delta map[string]int, s *Store) (expression.UpdateBuilder, expression.ConditionBuilder) {
-	for typ, d := range delta {
-		n := expression.Name("recipients").AppendName(expression.NameNoDotSplit(typ)) // a type name may hold dots
-		upd = upd.Set(n, expression.Plus(n.IfNotExists(expression.Value(0)), expression.Value(d)))
-		if d < 0 && s.cat.RequiredEmailType(typ) {
-			cond = cond.And(n.GreaterThan(expression.Value(-d)))
-		}
-	}
-	return upd, cond
-}
-
-// explainAccount says why a change conditioned on the account item failed: it is gone (404), it
-// changed (errStale), or a required email type would lose its last recipient (409).
-func (s *Store) explainAccount(old item, version int, delta map[string]int) error {
-	if old == nil {
-		return apperr.NotFound("account")
-	}
-	a, err := decodeAccount(old)
-	if err != nil {
+	if err := t.run(ctx); err != nil {
 		return err
 	}
-	if version != 0 && a.Version != version {
-		return errStale
-	}
-	var last []string
-	for typ, d := range delta {
-		if d < 0 && s.cat.RequiredEmailType(typ) && a.Recipients[typ] <= -d {
-			last = append(last, typ)
+	for len(rest) > 0 {
+		n := min(len(rest), txnItemLimit)
+		more := s.txn()
+		for _, sub := range rest[:n] {
+			more.renameMembership(a, sub)
 		}
+		err := more.run(ctx)
+		if errors.Is(err, errStale) {
+			// A membership of the chunk was removed meanwhile: rewrite the others one by one.
+			for _, sub := range rest[:n] {
+				one := s.txn()
+				one.renameMembership(a, sub)
+				if err := one.run(ctx); err != nil && !errors.Is(err, errStale) {
+					return err
+				}
+			}
+		} else if err != nil {
+			return err
+		}
+		rest = rest[n:]
 	}
-	if len(last) > 0 {
-		slices.Sort(last)
-		return apperr.Conflict(apperr.CodeLastRecipient, "every required email type needs a recipient; this change would leave none for: %s",
-			strings.Join(last, ", ")).With("emailTypes", last)
+	return nil
+}
+
+// renameMembership adds the rewrite of the account name and type on sub's membership item; a
+// membership removed meanwhile makes the change run again (errStale).
+func (t *txn) renameMembership(a domain.Account, sub string) {
+	exists := expression.AttributeExists(expression.Name(table.PK))
+	t.update(table.User(a.ID, sub), expression.Set(expression.Name("accountName"), expression.Value(a.Name)).
+		Set(expression.Name("accountType"), expression.Value(a.Type)), &exists, func(item) error { return errStale })
+}
+
+// explainAccount says why a change conditioned on the account item failed: it is gone (404) or
+// it changed (errStale).
+func (s *Store) explainAccount(old item, version int) error {
+	if old == nil {
+		return apperr.NotFound("account")
 	}
 	return errStale
 }

@@ -63,50 +63,59 @@ func supportCaseRequired() error {
 		"contacts of a partner account are added by the vendor: raise a support case")
 }
 
-// contactAccount adds to t the account item's part in a contact change: it must exist, a
-// partner account takes new contacts only from operators (R19), and the recipient counters move
-// by delta without a required type reaching zero (R18).
-func (t *txn) contactAccount(c auth.Caller, accountID string, delta map[string]int, creating bool) {
+// creationRights adds to t the checks of a single contact create: the caller may write contacts
+// (its membership), the account exists, and a partner account takes new contacts only from
+// operators (R19). They touch the caller's membership and the account item, which other writes
+// share: batch rows leave them out (CreateCheckedContact), and updates and deletes check rights
+// by their read before the transaction.
+func (t *txn) creationRights(c auth.Caller, accountID string) {
+	t.access(c, accountID, needContactsWrite)
 	cond := expression.AttributeExists(expression.Name(table.PK))
-	partnerRule := creating && !c.Operator
+	partnerRule := !c.Operator
 	if partnerRule {
 		cond = cond.And(expression.Name("type").NotEqual(expression.Value(domain.AccountPartner)))
 	}
-	why := func(old item) error {
+	t.check(table.Account(accountID), cond, func(old item) error {
 		if old == nil {
 			return apperr.NotFound("account")
 		}
-		if partnerRule {
-			var a accountItem
-			if err := attributevalue.UnmarshalMap(old, &a); err != nil {
-				return err
-			}
-			if a.Type == domain.AccountPartner {
-				return supportCaseRequired()
-			}
+		var a accountItem
+		if err := attributevalue.UnmarshalMap(old, &a); err != nil {
+			return err
 		}
-		return t.s.explainAccount(old, 0, delta)
-	}
-	if len(delta) == 0 {
-		t.check(table.Account(accountID), cond, why)
-		return
-	}
-	var upd expression.UpdateBuilder
-	upd, cond = recipientChange(upd, cond, delta, t.s)
-	t.update(table.Account(accountID), upd, &cond, why)
+		if partnerRule && a.Type == domain.AccountPartner {
+			return supportCaseRequired()
+		}
+		return errStale
+	})
 }
 
-// CreateContact writes contact c with its email guard, the account's recipient counters, the
-// audit entry and the idempotency record (answer respond) in one transaction. Errors: 404 when
-// the caller is not a member, 403 without contacts:write or for a partner account
-// (support_case_required), 409 contact_email_taken naming the existing contact.
+// CreateContact writes contact c with its email guard, its index items, the counters of its
+// email types, the audit entry and the idempotency record (answer respond) in one transaction,
+// which also checks the caller's rights (creationRights). Errors: 404 when the caller is not a
+// member, 403 without contacts:write or for a partner account (support_case_required), 409
+// contact_email_taken naming the existing contact.
 func (s *Store) CreateContact(ctx context.Context, caller auth.Caller, c domain.Contact, req *idempotency.Request, respond any) error {
 	t := s.txn()
-	t.access(caller, c.AccountID, needContactsWrite)
-	t.contactAccount(caller, c.AccountID, domain.RecipientDelta(nil, c.EmailTypes), true)
+	t.creationRights(caller, c.AccountID)
 	t.idempotent(req, 201, respond)
+	return s.writeNewContact(ctx, t, caller, c)
+}
+
+// CreateCheckedContact is CreateContact for a row of a batch whose caller's rights and account
+// CheckContactWriter has just checked: its transaction touches only the contact's own items (and
+// the counters of its email types), so that rows run in parallel without meeting on a shared
+// item. The window this opens: a right withdrawn while the batch runs (seconds) does not stop
+// its remaining rows. Errors: 409 contact_email_taken.
+func (s *Store) CreateCheckedContact(ctx context.Context, caller auth.Caller, c domain.Contact) error {
+	return s.writeNewContact(ctx, s.txn(), caller, c)
+}
+
+func (s *Store) writeNewContact(ctx context.Context, t *txn, caller auth.Caller, c domain.Contact) error {
+	t.recipients(c.AccountID, domain.RecipientDelta(nil, c.EmailTypes))
 	t.putNew(newContactItem(c), nil)
 	t.putNew(contactEmailItem{Key: table.ContactEmail(c.AccountID, domain.NormaliseEmail(c.Email)), Entity: entityContactEmail, ContactID: c.ID}, emailTaken)
+	t.indexContact(nil, &c)
 	t.audit(c.AccountID, caller, "contact.create", map[string]string{"contactId": c.ID}, contactFields(c))
 	return t.run(ctx)
 }
@@ -164,33 +173,47 @@ func decodeContact(it item) (contactItem, error) {
 	return c, err
 }
 
-// ContactFilter narrows a contact list: to an email type, to text in the name or email, or to
-// the contacts whose email has a status (domain.EmailUndeliverable).
+// ContactFilter narrows a contact list: to the recipients of an email type, to the contacts
+// whose email, first name, last name or full name starts with Text (compared folded:
+// domain.FoldSearch), or to the contacts whose email has a status (domain.EmailUndeliverable).
 type ContactFilter struct {
 	EmailType   string
 	Text        string
 	EmailStatus string
 }
 
-// ListContacts lists the contacts of account accountID in id (creation) order.
+// ListContacts lists the contacts of account accountID: unfiltered or by email type in id
+// (creation) order, by text in the order of the matching term (searchContacts). Each page is one
+// Query (in parallel with the read of the caller's membership) at any account size, from the
+// contact index items (contactindex.go), except text and type together (searchContacts).
+// Errors: 404/403 as for reads, 400 for a cursor not of this list (another account, filter or
+// a tampered one).
 func (s *Store) ListContacts(ctx context.Context, caller auth.Caller, accountID string, f ContactFilter, limit int, cursor string) (Page[domain.Contact], error) {
-	var filter *expression.ConditionBuilder
-	and := func(c expression.ConditionBuilder) {
-		if filter != nil {
-			c = filter.And(c)
-		}
-		filter = &c
-	}
-	if f.EmailType != "" {
-		and(expression.Contains(expression.Name("emailTypes"), f.EmailType))
-	}
-	if t := strings.ToLower(strings.TrimSpace(f.Text)); t != "" {
-		and(expression.Contains(expression.Name("search"), t))
-	}
 	if f.EmailStatus != "" {
+		// Undeliverable contacts (sparse GSI1 entries); type and text, if any, filter what it reads.
+		var filter *expression.ConditionBuilder
+		and := func(c expression.ConditionBuilder) {
+			if filter != nil {
+				c = filter.And(c)
+			}
+			filter = &c
+		}
+		if f.EmailType != "" {
+			and(expression.Contains(expression.Name("emailTypes"), f.EmailType))
+		}
+		if t := strings.ToLower(strings.TrimSpace(f.Text)); t != "" {
+			and(expression.Contains(expression.Name("search"), t))
+		}
 		return s.listUndeliverable(ctx, caller, accountID, filter, limit, cursor)
 	}
-	q, err := prefixQuery(accountID, table.ContactPrefix, filter, false, limit, cursor)
+	if text := domain.FoldSearch(f.Text); text != "" {
+		return s.searchContacts(ctx, caller, accountID, text, f.EmailType, limit, cursor)
+	}
+	prefix := table.ContactPrefix
+	if f.EmailType != "" {
+		prefix = table.ContactTypePrefix(f.EmailType)
+	}
+	q, err := prefixQuery(accountID, prefix, nil, false, limit, cursor)
 	if err != nil {
 		return Page[domain.Contact]{}, err
 	}
@@ -233,9 +256,10 @@ func (s *Store) UpdateContact(ctx context.Context, caller auth.Caller, accountID
 		if err != nil || len(ch.Changed) == 0 {
 			return err
 		}
+		// Rights were checked by the read (readContactForWrite): the transaction touches only the
+		// contact's own items and the counters of the types whose count changes.
 		t := s.txn()
-		t.access(caller, accountID, needContactsWrite)
-		t.contactAccount(caller, accountID, ch.TypesDelta, false)
+		t.recipients(accountID, ch.TypesDelta)
 		upd := contactUpdate(ch.Contact)
 		if ch.OldEmail != "" && cur.EmailStatus != nil {
 			// A new address: the old one's bounce or complaint says nothing about it.
@@ -248,6 +272,7 @@ func (s *Store) UpdateContact(ctx context.Context, caller auth.Caller, accountID
 			t.delete(table.ContactEmail(accountID, ch.OldEmail), &owned, staleOrGone("contact"))
 			t.putNew(contactEmailItem{Key: table.ContactEmail(accountID, domain.NormaliseEmail(ch.Contact.Email)), Entity: entityContactEmail, ContactID: id}, emailTaken)
 		}
+		t.indexContact(&cur.Contact, &result)
 		t.audit(accountID, caller, "contact.update", map[string]string{"contactId": id}, ch.Changed)
 		return t.run(ctx)
 	})
@@ -290,11 +315,14 @@ func (s *Store) DeleteContact(ctx context.Context, caller auth.Caller, accountID
 				unlink = &memberChange{sub: cur.UserID, contactID: id,
 					upd: expression.Set(expression.Name("admin"), expression.Value(false)).Remove(expression.Name("contactId"))}
 			}
-			t.accessAndMember(caller, accountID, needContactsWrite, unlink)
-			t.contactAccount(caller, accountID, domain.RecipientDelta(cur.EmailTypes, nil), false)
+			if unlink != nil {
+				t.memberChange(accountID, unlink)
+			}
+			t.recipients(accountID, domain.RecipientDelta(cur.EmailTypes, nil))
 			t.delete(cur.Key, asRead(cur), staleOrGone("contact"))
 			owned := expression.Name("contactId").Equal(expression.Value(id))
 			t.delete(table.ContactEmail(accountID, domain.NormaliseEmail(cur.Email)), &owned, staleOrGone("contact"))
+			t.indexContact(&cur.Contact, nil)
 			sites := cur.Sites
 			for _, site := range slices.Sorted(maps.Keys(cur.Sites)) {
 				ch := domain.ChangeRelationship(sites, site, nil, s.cat)

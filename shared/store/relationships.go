@@ -299,6 +299,13 @@ func (s *Store) adminLoss(cur contactItem, adminAfter int) *memberChange {
 // update of the member linked to the contact, conditioned on the link (errStale otherwise). When
 // that member is the caller, the two are one item, which a transaction may touch only once: the
 // access condition is then part of the update's.
+// memberChange adds change mc of a linked user's membership, without checking the caller's rights
+// (the write that calls it checked them by its read).
+func (t *txn) memberChange(accountID string, mc *memberChange) {
+	linked := expression.AttributeExists(expression.Name(table.PK)).And(expression.Name("contactId").Equal(expression.Value(mc.contactID)))
+	t.update(table.User(accountID, mc.sub), mc.upd, &linked, func(item) error { return errStale })
+}
+
 func (t *txn) accessAndMember(c auth.Caller, accountID string, need Need, mc *memberChange) {
 	if mc == nil {
 		t.access(c, accountID, need)
@@ -381,7 +388,7 @@ func (s *Store) CheckSiteWriter(ctx context.Context, c auth.Caller, accountID, s
 // caller's access, the linked user's membership, the account's counters, the contact, its email
 // guard and the audit entry, plus its relationships and the guards of the unique roles it holds.
 func (s *Store) deleteContactItems(cur contactItem) int {
-	n := 6
+	n := 6 + contactIndexCount(cur.Contact)
 	for _, roles := range cur.Sites {
 		n++
 		for _, r := range roles {
@@ -403,7 +410,7 @@ func (s *Store) shedRelationships(ctx context.Context, c auth.Caller, cur contac
 	for k, v := range cur.Sites {
 		sites[k] = v
 	}
-	budget := txnItemLimit - 4 // access, membership, contact, audit
+	budget := txnItemLimit - 4 - contactIndexCount(cur.Contact) // access, membership, contact, audit, index copies
 	var changes []domain.RelationshipChange
 	var removed []string
 	for _, site := range slices.Sorted(maps.Keys(cur.Sites)) {

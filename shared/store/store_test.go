@@ -116,7 +116,7 @@ func (f *fixture) account(typ string) domain.Account {
 func (f *fixture) member(accountID, sub, role string, perms ...string) auth.Caller {
 	f.t.Helper()
 	u := domain.User{ID: sub, AccountID: accountID, Email: sub + "@example.com", Role: role, Permissions: perms, JoinedAt: f.s.now()}
-	m, err := attributevalue.MarshalMap(newUserItem(u))
+	m, err := attributevalue.MarshalMap(newUserItem(u, domain.Account{}))
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -250,19 +250,20 @@ func TestFiftyConcurrentCreatesOfOneEmailMakeOneContact(t *testing.T) {
 func (f *fixture) assertCountersMatch(accountID string) {
 	f.t.Helper()
 	recount := map[string]int{}
-	var counters map[string]int
+	counters := map[string]int{}
 	for _, it := range f.items() {
 		if it["PK"] != table.AccountPK(accountID) {
 			continue
 		}
 		switch it["entity"] {
+		case entityRecipients:
+			counters[it["emailType"].(string)] = int(it["n"].(float64))
 		case entityAccount:
 			var a accountItem
 			m, _ := attributevalue.MarshalMap(it)
 			if err := attributevalue.UnmarshalMap(m, &a); err != nil {
 				f.t.Fatal(err)
 			}
-			counters = a.Recipients
 			for _, typ := range a.OwnerEmailTypes {
 				recount[typ]++
 			}

@@ -236,6 +236,7 @@ func (t *txn) explain(err error) (retry bool, explained error) {
 		return errors.As(err, &conflict) || errors.As(err, &inProgress), err
 	}
 	conflict := false
+	var last []string // email types that would lose their last recipient (R18)
 	for i, r := range cancelled.CancellationReasons {
 		switch aws.ToString(r.Code) {
 		case "ConditionalCheckFailed":
@@ -243,7 +244,15 @@ func (t *txn) explain(err error) (retry bool, explained error) {
 			if why == nil {
 				return false, fmt.Errorf("transaction item %d failed its condition: %w", i, err)
 			}
-			if e := why(nilIfEmpty(r.Item)); e != nil {
+			e := why(nilIfEmpty(r.Item))
+			if typ, ok := asLastRecipient(e); ok {
+				last = append(last, typ)
+				continue
+			}
+			if len(last) > 0 {
+				return false, lastRecipients(last)
+			}
+			if e != nil {
 				if e == errRetry {
 					return true, err
 				}
@@ -253,6 +262,9 @@ func (t *txn) explain(err error) (retry bool, explained error) {
 		case "TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded":
 			conflict = true
 		}
+	}
+	if len(last) > 0 {
+		return false, lastRecipients(last)
 	}
 	return conflict, err
 }

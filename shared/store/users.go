@@ -18,17 +18,25 @@ import (
 )
 
 // userItem is a membership as stored; GSI1 lists a login's memberships (R6).
+//
+// It also holds the account's name and type as GET /me/accounts shows them, so that the list is
+// one Query of GSI1: accepting an invitation writes them from the account it read (and checks, in
+// its transaction, that the account still has them), and a rename or change of type rewrites them
+// on every membership (writeAccountChange).
 type userItem struct {
 	table.Key
 	GSI1PK string `dynamodbav:"GSI1PK"`
 	GSI1SK string `dynamodbav:"GSI1SK"`
 	Entity string `dynamodbav:"entity"`
 	domain.User
+	AccountName string `dynamodbav:"accountName,omitempty"`
+	AccountType string `dynamodbav:"accountType,omitempty"`
 }
 
-func newUserItem(u domain.User) userItem {
+func newUserItem(u domain.User, a domain.Account) userItem {
 	pk, sk := table.UserGSI1(u.AccountID, u.ID)
-	return userItem{Key: table.User(u.AccountID, u.ID), GSI1PK: pk, GSI1SK: sk, Entity: entityUser, User: u}
+	return userItem{Key: table.User(u.AccountID, u.ID), GSI1PK: pk, GSI1SK: sk, Entity: entityUser, User: u,
+		AccountName: a.Name, AccountType: a.Type}
 }
 
 // MyAccount is one account of the calling login, as GET /me/accounts lists it.
@@ -40,7 +48,8 @@ type MyAccount struct {
 }
 
 // ListMyAccounts lists the accounts the caller is a member of, with its role and permissions in
-// each: one query of GSI1 and one BatchGetItem of the accounts' names.
+// each: one query of GSI1, whose membership items carry the accounts' names and types. (A
+// membership written before they did has its account read with one BatchGetItem.)
 func (s *Store) ListMyAccounts(ctx context.Context, c auth.Caller, limit int, cursor string) (Page[MyAccount], error) {
 	pk := table.LoginPK(c.Sub)
 	e, err := expression.NewBuilder().WithKeyCondition(expression.Key(table.GSI1PK).Equal(expression.Value(pk))).Build()
@@ -55,32 +64,37 @@ func (s *Store) ListMyAccounts(ctx context.Context, c auth.Caller, limit int, cu
 	if err != nil {
 		return Page[MyAccount]{}, err
 	}
-	users, err := unmarshalAll[domain.User](items)
+	users, err := unmarshalAll[userItem](items)
 	if err != nil || len(users) == 0 {
 		return Page[MyAccount]{Items: []MyAccount{}}, err
 	}
-	keys := make([]table.Key, len(users))
-	for i, u := range users {
-		keys[i] = table.Account(u.AccountID)
+	var keys []table.Key
+	for _, u := range users {
+		if u.AccountName == "" {
+			keys = append(keys, table.Account(u.AccountID))
+		}
 	}
-	accounts, err := s.batchGet(ctx, keys)
-	if err != nil {
-		return Page[MyAccount]{}, err
+	accounts := map[table.Key]item{}
+	if len(keys) > 0 {
+		if accounts, err = s.batchGet(ctx, keys); err != nil {
+			return Page[MyAccount]{}, err
+		}
 	}
 	out := Page[MyAccount]{Items: make([]MyAccount, 0, len(users)), Next: next}
 	for _, u := range users {
-		it := accounts[table.Account(u.AccountID)]
-		if it == nil {
-			continue // the account is gone; its membership is not shown
+		sum := domain.AccountSummary{ID: u.AccountID, Name: u.AccountName, Type: u.AccountType}
+		if u.AccountName == "" {
+			it := accounts[table.Account(u.AccountID)]
+			if it == nil {
+				continue // the account is gone; its membership is not shown
+			}
+			a, err := decodeAccount(it)
+			if err != nil {
+				return Page[MyAccount]{}, fmt.Errorf("account %s of login %s cannot be read: %w", u.AccountID, c.Sub, err)
+			}
+			sum = domain.AccountSummary{ID: a.ID, Name: a.Name, Type: a.Type}
 		}
-		a, err := decodeAccount(it)
-		if err != nil {
-			return Page[MyAccount]{}, fmt.Errorf("account %s of login %s cannot be read: %w", u.AccountID, c.Sub, err)
-		}
-		out.Items = append(out.Items, MyAccount{
-			Account: domain.AccountSummary{ID: a.ID, Name: a.Name, Type: a.Type},
-			Role:    u.Role, Permissions: u.Permissions, Admin: u.Admin,
-		})
+		out.Items = append(out.Items, MyAccount{Account: sum, Role: u.Role, Permissions: u.Permissions, Admin: u.Admin})
 	}
 	return out, nil
 }

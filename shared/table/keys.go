@@ -148,3 +148,37 @@ func Idempotency(accountID, sub, key string) Key {
 	}
 	return Key{pk, idempotencyPrefix + sub + "#" + key}
 }
+
+// Contact index items (DESIGN §5, issue 12): copies of a contact in its account's partition,
+// under sort keys that order them for one filtered list, so that a filtered page is one Query at
+// any account size. They are written in the same transaction as the contact.
+const (
+	contactSearchPrefix = "CSEARCH#"
+	contactTypePrefix   = "CTYPE#"
+)
+
+// ContactSearch is the key of the search entry of contact contactID under term (a folded prefix
+// term: domain.SearchTerms): ?q= lists the entries whose term starts with the folded query.
+func ContactSearch(accountID, term, contactID string) Key {
+	return Key{AccountPK(accountID), contactSearchPrefix + term + "#" + contactID}
+}
+
+// ContactSearchPrefix is the sort-key prefix of the search entries whose term starts with
+// folded (the folded query).
+func ContactSearchPrefix(folded string) string { return contactSearchPrefix + folded }
+
+// ContactType is the key of the entry of contact contactID in the list of email type typ's
+// recipients (?emailType=), ordered by contact id as the unfiltered list is. Type names hold no
+// '#' (catalog names), so one type's prefix never covers another's.
+func ContactType(accountID, typ, contactID string) Key {
+	return Key{AccountPK(accountID), ContactTypePrefix(typ) + contactID}
+}
+
+// ContactTypePrefix is the sort-key prefix of the entries of email type typ's recipients.
+func ContactTypePrefix(typ string) string { return contactTypePrefix + typ + "#" }
+
+// RecipientCounter is the key of the counter of email type typ's recipients in account accountID
+// (R18): one item per type, so that only writes that change the same type's count meet on it.
+func RecipientCounter(accountID, typ string) Key {
+	return Key{AccountPK(accountID), "RECIPIENTS#" + typ}
+}
