@@ -30,6 +30,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"rollcall/shared/lane"
 	"rollcall/shared/store"
 )
 
@@ -62,6 +63,7 @@ type Call struct {
 	Table string // table name ("" for a multi-table batch: see Items)
 	Index string // index name for a Query or Scan of an index, else ""
 	Items []Item // item-level detail (see Item); nil for Query and Scan
+	Lane  int    // the worker the call ran on (lane.Of its context; 0 for the operation's own)
 	Start time.Time
 	End   time.Time
 	Err   error // the call's error, nil on success
@@ -126,7 +128,8 @@ func sorted(c []Call) []Call {
 }
 
 // record runs f and appends the call it describes.
-func record[O any](r *Recorder, c Call, f func() (O, error)) (O, error) {
+func record[O any](ctx context.Context, r *Recorder, c Call, f func() (O, error)) (O, error) {
+	c.Lane = lane.Of(ctx)
 	c.Start = r.clock()
 	out, err := f()
 	c.End = r.clock()
@@ -151,7 +154,7 @@ func keyOf(tableName, action string, k map[string]types.AttributeValue) Item {
 // GetItem records and forwards.
 func (r *Recorder) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	t := aws.ToString(in.TableName)
-	return record(r, Call{Op: "GetItem", Table: t, Items: []Item{keyOf(t, "GetItem", in.Key)}}, func() (*dynamodb.GetItemOutput, error) {
+	return record(ctx, r, Call{Op: "GetItem", Table: t, Items: []Item{keyOf(t, "GetItem", in.Key)}}, func() (*dynamodb.GetItemOutput, error) {
 		return r.db.GetItem(ctx, in, o...)
 	})
 }
@@ -165,19 +168,19 @@ func (r *Recorder) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemIn
 			c.Items = append(c.Items, keyOf(t, "GetItem", k))
 		}
 	}
-	return record(r, c, func() (*dynamodb.BatchGetItemOutput, error) { return r.db.BatchGetItem(ctx, in, o...) })
+	return record(ctx, r, c, func() (*dynamodb.BatchGetItemOutput, error) { return r.db.BatchGetItem(ctx, in, o...) })
 }
 
 // Query records and forwards.
 func (r *Recorder) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
 	c := Call{Op: "Query", Table: aws.ToString(in.TableName), Index: aws.ToString(in.IndexName)}
-	return record(r, c, func() (*dynamodb.QueryOutput, error) { return r.db.Query(ctx, in, o...) })
+	return record(ctx, r, c, func() (*dynamodb.QueryOutput, error) { return r.db.Query(ctx, in, o...) })
 }
 
 // PutItem records and forwards.
 func (r *Recorder) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	t := aws.ToString(in.TableName)
-	return record(r, Call{Op: "PutItem", Table: t, Items: []Item{keyOf(t, Put, in.Item)}}, func() (*dynamodb.PutItemOutput, error) {
+	return record(ctx, r, Call{Op: "PutItem", Table: t, Items: []Item{keyOf(t, Put, in.Item)}}, func() (*dynamodb.PutItemOutput, error) {
 		return r.db.PutItem(ctx, in, o...)
 	})
 }
@@ -202,7 +205,7 @@ func (r *Recorder) TransactWriteItems(ctx context.Context, in *dynamodb.Transact
 		c.Table = joinTable(c.Table, it.Table)
 		c.Items = append(c.Items, it)
 	}
-	return record(r, c, func() (*dynamodb.TransactWriteItemsOutput, error) { return r.db.TransactWriteItems(ctx, in, o...) })
+	return record(ctx, r, c, func() (*dynamodb.TransactWriteItemsOutput, error) { return r.db.TransactWriteItems(ctx, in, o...) })
 }
 
 // ErrUnsupported is returned by a forwarded method the wrapped DB does not have.
@@ -214,7 +217,7 @@ func (r *Recorder) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput,
 		UpdateItem(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	})
 	t := aws.ToString(in.TableName)
-	return record(r, Call{Op: "UpdateItem", Table: t, Items: []Item{keyOf(t, Update, in.Key)}}, func() (*dynamodb.UpdateItemOutput, error) {
+	return record(ctx, r, Call{Op: "UpdateItem", Table: t, Items: []Item{keyOf(t, Update, in.Key)}}, func() (*dynamodb.UpdateItemOutput, error) {
 		if !ok {
 			return nil, fmt.Errorf("UpdateItem: %w", ErrUnsupported)
 		}
@@ -228,7 +231,7 @@ func (r *Recorder) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput,
 		DeleteItem(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	})
 	t := aws.ToString(in.TableName)
-	return record(r, Call{Op: "DeleteItem", Table: t, Items: []Item{keyOf(t, Delete, in.Key)}}, func() (*dynamodb.DeleteItemOutput, error) {
+	return record(ctx, r, Call{Op: "DeleteItem", Table: t, Items: []Item{keyOf(t, Delete, in.Key)}}, func() (*dynamodb.DeleteItemOutput, error) {
 		if !ok {
 			return nil, fmt.Errorf("DeleteItem: %w", ErrUnsupported)
 		}
@@ -253,7 +256,7 @@ func (r *Recorder) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteIt
 			}
 		}
 	}
-	return record(r, c, func() (*dynamodb.BatchWriteItemOutput, error) {
+	return record(ctx, r, c, func() (*dynamodb.BatchWriteItemOutput, error) {
 		if !ok {
 			return nil, fmt.Errorf("BatchWriteItem: %w", ErrUnsupported)
 		}
@@ -267,7 +270,7 @@ func (r *Recorder) Scan(ctx context.Context, in *dynamodb.ScanInput, o ...func(*
 		Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
 	})
 	c := Call{Op: "Scan", Table: aws.ToString(in.TableName), Index: aws.ToString(in.IndexName)}
-	return record(r, c, func() (*dynamodb.ScanOutput, error) {
+	return record(ctx, r, c, func() (*dynamodb.ScanOutput, error) {
 		if !ok {
 			return nil, fmt.Errorf("Scan: %w", ErrUnsupported)
 		}
@@ -283,8 +286,10 @@ func joinTable(have, t string) string {
 }
 
 // Depth is the sequential round-trip depth of calls: the length of the longest chain of calls
-// each of which started after the previous one ended. Calls that overlap in time (run in
-// parallel) count once; a retried transaction counts each attempt. Zero for no calls.
+// each of which started after the previous one ended on a lane ordered with it (lane.Ordered:
+// the same worker, or the operation's own goroutine). Calls that overlap in time (run in
+// parallel) count once, and so do calls of parallel workers that did not overlap only because
+// one worker started late; a retried transaction counts each attempt. Zero for no calls.
 func Depth(calls []Call) int {
 	c := slices.Clone(calls)
 	sort.SliceStable(c, func(i, j int) bool { return c[i].Start.Before(c[j].Start) })
@@ -293,7 +298,7 @@ func Depth(calls []Call) int {
 	for i := range c {
 		depth[i] = 1
 		for j := 0; j < i; j++ {
-			if !c[j].End.After(c[i].Start) && depth[j]+1 > depth[i] {
+			if !c[j].End.After(c[i].Start) && lane.Ordered(c[j].Lane, c[i].Lane) && depth[j]+1 > depth[i] {
 				depth[i] = depth[j] + 1
 			}
 		}

@@ -19,6 +19,7 @@ func at(ms int) time.Time { return time.Unix(0, 0).Add(time.Duration(ms) * time.
 
 func TestDepth(t *testing.T) {
 	call := func(s, e int) dbtrace.Call { return dbtrace.Call{Start: at(s), End: at(e)} }
+	on := func(lane, s, e int) dbtrace.Call { return dbtrace.Call{Lane: lane, Start: at(s), End: at(e)} }
 	for _, tc := range []struct {
 		name  string
 		calls []dbtrace.Call
@@ -33,6 +34,12 @@ func TestDepth(t *testing.T) {
 		// the long one's time: the chain short→short is 2 deep.
 		{"chain inside a long call", []dbtrace.Call{call(0, 10), call(0, 2), call(3, 4)}, 2},
 		{"unordered input", []dbtrace.Call{call(7, 9), call(0, 5), call(5, 6)}, 3},
+		// two workers, the second started late: its call follows the first's in time only.
+		{"workers started apart", []dbtrace.Call{call(0, 1), on(1, 1, 3), on(1, 3, 5), on(2, 4, 6), on(2, 6, 8)}, 3},
+		// one worker doing two rows after each other: its four calls are a chain.
+		{"one worker, two rows", []dbtrace.Call{call(0, 1), on(1, 1, 2), on(1, 2, 3), on(1, 3, 4), on(1, 4, 5), on(2, 1, 3), on(2, 3, 5)}, 5},
+		// the operation's own call after the workers follows all of them.
+		{"after the workers", []dbtrace.Call{on(1, 0, 2), on(2, 3, 5), call(6, 7)}, 2},
 	} {
 		if got := dbtrace.Depth(tc.calls); got != tc.want {
 			t.Errorf("%s: depth %d, want %d", tc.name, got, tc.want)

@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"net/http"
-	"sync"
 
 	"rollcall/shared/apperr"
 	"rollcall/shared/contract"
@@ -15,30 +14,6 @@ import (
 
 // MaxBatch is the most rows a batch takes (R19, R21).
 const MaxBatch = contract.MaxBatch
-
-// BatchConcurrency is how many rows of a batch (contacts or relationships) are written at once.
-// Rows run in waves of BatchConcurrency (forRows), so a batch of n rows whose rows take k round
-// trips each takes 1 + ceil(n/BatchConcurrency)·k sequential round trips (one read of the caller's
-// rights first; two more with an Idempotency-Key; one more per transaction retried after losing a
-// race): 21 for 100 relationship rows, 11 for 100 contacts.
-const BatchConcurrency = 20
-
-// forRows runs row(i) for i in [0, n) in waves of BatchConcurrency rows at once, each wave after
-// the previous one has ended, so that the round-trip depth of a batch is bounded as stated above.
-// Rows report their own outcome; forRows returns when all have run.
-func forRows(n int, row func(i int)) {
-	for start := 0; start < n; start += BatchConcurrency {
-		var wg sync.WaitGroup
-		for i := start; i < min(start+BatchConcurrency, n); i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				row(i)
-			}()
-		}
-		wg.Wait()
-	}
-}
 
 // listContacts answers GET /accounts/{accountId}/contacts: ?emailType= and ?q= filter.
 func (a *API) listContacts(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
@@ -148,7 +123,7 @@ func (a *API) batchCreateContacts(ctx context.Context, r *httpapi.Request) (*htt
 				valid = append(valid, i)
 			}
 		}
-		forRows(len(valid), func(j int) {
+		forRows(ctx, len(valid), nil, func(ctx context.Context, j int) {
 			i := valid[j]
 			if err := a.store.CreateCheckedContact(ctx, r.Caller, *contacts[i]); err != nil {
 				results[i] = rowError[domain.Contact](err) // a fault is this row's 500; the other rows go on (R19)

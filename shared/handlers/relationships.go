@@ -6,11 +6,11 @@ import (
 	"net/http"
 
 	"rollcall/shared/apperr"
+	"rollcall/shared/catalog"
 	"rollcall/shared/contract"
 	"rollcall/shared/domain"
 	"rollcall/shared/httpapi"
 	"rollcall/shared/ids"
-	"rollcall/shared/store"
 )
 
 // listSiteContacts answers GET /accounts/{accountId}/sites/{siteId}/contacts: the site's related
@@ -80,10 +80,12 @@ func (a *API) deleteRelationship(ctx context.Context, r *httpapi.Request) (*http
 // batchPutRelationships answers POST /accounts/{accountId}/sites/{siteId}/contacts/batch with
 // body {items: [{contactId, roles}]} (R21, "Save & New"): each row is a PUT of that contact's
 // relationship with the site and succeeds or fails on its own; the answer lists the outcomes in
-// order (201 created, 200 changed, or the problem). Rows are applied one after another in order,
-// so a later row sees the earlier ones: [{A, [Secondary]}, {B, [Primary]}] moves Primary from A
-// to B in one request (each row commits on its own). Idempotency-Key is honoured for the whole
-// batch.
+// order (201 created, 200 changed, or the problem). Each row sees the rows before it that it can
+// meet: rows of one contact, and rows that take or give up the same unique-per-site role (its
+// holder as the batch's first read found it, or a row asking for it), run one after another in
+// request order, so [{A, [Secondary]}, {B, [Primary]}] moves Primary from A to B in one request
+// (each row commits on its own); the other rows run in parallel (forRows). Idempotency-Key is
+// honoured for the whole batch.
 func (a *API) batchPutRelationships(ctx context.Context, r *httpapi.Request) (*httpapi.Response, error) {
 	path, err := readPath(r)
 	if err != nil {
@@ -102,17 +104,33 @@ func (a *API) batchPutRelationships(ctx context.Context, r *httpapi.Request) (*h
 	if err != nil {
 		return nil, err
 	}
+	var holders map[string]string // unique role → the contact holding it before the batch
 	status, body, err := a.store.Idempotent(ctx, idem, func() error {
-		return a.store.CheckSiteWriter(ctx, r.Caller, acc, site)
+		var err error
+		holders, err = a.store.CheckSiteWriter(ctx, r.Caller, acc, site)
+		return err
 	}, func() (int, any, error) {
 		results := make([]contract.Result[domain.Relationship], len(rows))
-		forRows(len(rows), func(i int) {
-			res, err := a.putRow(ctx, r, acc, site, rows[i])
+		valid := make([]domain.RelationshipRow, 0, len(rows))
+		at := make([]int, 0, len(rows)) // valid[j] is row at[j]
+		for i, row := range rows {
+			in, err := a.relationshipRow(row)
 			if err != nil {
-				results[i] = rowError[domain.Relationship](err) // a fault is this row's 500; the other rows go on (R21)
+				results[i] = rowError[domain.Relationship](err)
+				continue
+			}
+			valid = append(valid, in)
+			at = append(at, i)
+		}
+		forRows(ctx, len(valid), func(j int) []string {
+			return relationshipRowKeys(valid[j], holders, a.cfg.Catalog)
+		}, func(ctx context.Context, j int) {
+			res, err := a.store.PutRelationship(ctx, r.Caller, acc, site, valid[j].ContactID, valid[j].Roles, a.cfg.WelcomePermissions)
+			if err != nil {
+				results[at[j]] = rowError[domain.Relationship](err) // a fault is this row's 500; the other rows go on (R21)
 				return
 			}
-			results[i] = contract.Result[domain.Relationship]{Status: putStatus(res.Created), Item: &res.Relationship}
+			results[at[j]] = contract.Result[domain.Relationship]{Status: putStatus(res.Created), Item: &res.Relationship}
 		})
 		return http.StatusOK, contract.Results[domain.Relationship]{Results: results}, nil
 	})
@@ -122,11 +140,28 @@ func (a *API) batchPutRelationships(ctx context.Context, r *httpapi.Request) (*h
 	return httpapi.JSON(status, body), nil
 }
 
-// putRow validates and applies one row of a relationship batch.
-func (a *API) putRow(ctx context.Context, r *httpapi.Request, acc, site string, row json.RawMessage) (store.RelationshipResult, error) {
+// relationshipRowKeys are what a relationship batch row can meet other rows on (forRows): its
+// contact, and each unique-per-site role it asks for or its contact held before the batch.
+func relationshipRowKeys(row domain.RelationshipRow, holders map[string]string, cat catalog.Catalog) []string {
+	keys := []string{"contact " + row.ContactID}
+	for _, name := range row.Roles {
+		if role, ok := cat.Role(name); ok && role.UniquePerSite {
+			keys = append(keys, "role "+name)
+		}
+	}
+	for role, holder := range holders {
+		if holder == row.ContactID {
+			keys = append(keys, "role "+role)
+		}
+	}
+	return keys
+}
+
+// relationshipRow validates one row of a relationship batch, its roles in canonical order.
+func (a *API) relationshipRow(row json.RawMessage) (domain.RelationshipRow, error) {
 	var in domain.RelationshipRow
 	if err := httpapi.DecodeStrict(row, &in); err != nil {
-		return store.RelationshipResult{}, err
+		return in, err
 	}
 	var p domain.Problems
 	switch {
@@ -139,8 +174,6 @@ func (a *API) putRow(ctx context.Context, r *httpapi.Request, acc, site string, 
 	if e, ok := apperr.As(err); ok {
 		p = append(p, e.Fields...)
 	}
-	if err := p.Err(); err != nil {
-		return store.RelationshipResult{}, err
-	}
-	return a.store.PutRelationship(ctx, r.Caller, acc, site, in.ContactID, roles, a.cfg.WelcomePermissions)
+	in.Roles = roles
+	return in, p.Err()
 }
