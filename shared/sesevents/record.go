@@ -258,6 +258,9 @@ func (r *Recorder) markUndeliverable(ctx context.Context, accountID, invitationI
 		if err := update(table.Contact(accountID, id), upd, exists); err != nil {
 			return marked, fmt.Errorf("mark contact: %w", err)
 		}
+		if err := r.markContactIndex(ctx, accountID, id, set(), newer); err != nil {
+			return marked, fmt.Errorf("mark contact index: %w", err)
+		}
 	}
 	// The owner, when the account's owner has this address.
 	acc, err := r.get(ctx, table.Account(accountID), "#o.email")
@@ -288,6 +291,56 @@ func (r *Recorder) markUndeliverable(ctx context.Context, accountID, invitationI
 		return marked, fmt.Errorf("mark invitation: %w", err)
 	}
 	return marked, nil
+}
+
+// markContactIndex applies upd (the status) to the index entries of contact id (its copies in
+// filtered lists: table.ContactIndex), under cond and the condition that each entry shows the
+// contact's version as read now. An entry that fails the condition was rewritten by a contact
+// write meanwhile, which copied the contact as it then was: the contact is read again and its
+// entries marked again (a few times at most). A write that read the contact just before its mark
+// and commits just after these updates leaves its copies without the status until the contact's
+// next write (GET and the unfiltered list show it at once).
+func (r *Recorder) markContactIndex(ctx context.Context, accountID, id string, upd expression.UpdateBuilder, cond expression.ConditionBuilder) error {
+	for attempt := 1; attempt <= maxAttempts; attempt++ {
+		out, err := r.DB.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(r.Table), Key: keyAV(table.Contact(accountID, id)), ConsistentRead: aws.Bool(true)})
+		if err != nil || len(out.Item) == 0 {
+			return err // gone: so are its entries
+		}
+		var c domain.Contact
+		if err := attributevalue.UnmarshalMap(out.Item, &c); err != nil {
+			return err
+		}
+		e, err := expression.NewBuilder().WithUpdate(upd).
+			WithCondition(cond.And(expression.Name("version").Equal(expression.Value(c.Version)))).Build()
+		if err != nil {
+			return err
+		}
+		again := false
+		for _, k := range table.ContactIndex(accountID, id, domain.SearchTerms(c), c.EmailTypes) {
+			_, err := r.DB.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(r.Table), Key: keyAV(k),
+				UpdateExpression: e.Update(), ConditionExpression: e.Condition(),
+				ExpressionAttributeNames: e.Names(), ExpressionAttributeValues: e.Values(),
+				ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld})
+			var ccf *types.ConditionalCheckFailedException
+			switch {
+			case errors.As(err, &ccf):
+				// Missing (a contact written before the index existed) or a status as new: done.
+				// Another version: rewritten meanwhile.
+				var old struct {
+					Version int `dynamodbav:"version"`
+				}
+				if len(ccf.Item) > 0 && attributevalue.UnmarshalMap(ccf.Item, &old) == nil && old.Version != c.Version {
+					again = true
+				}
+			case err != nil:
+				return err
+			}
+		}
+		if !again {
+			return nil
+		}
+	}
+	return nil
 }
 
 // get reads the named attributes of item k ("#o" stands for owner), consistently, as plain Go

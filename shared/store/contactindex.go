@@ -28,12 +28,10 @@ const (
 // one per email type it receives, ?emailType=). Each holds the contact's fields as lists show
 // them, so that a filtered page is one Query; the linked user (userId) is left out, as accepting
 // a welcome invitation and removing a user change it without reading the contact (GET the
-// contact for it). Every write of a contact's own fields or email types (create, update, delete)
-// rewrites its entries in the same transaction (txn.indexContact). Relationship changes, which
-// bump the contact's version, leave them: rewriting four to eight more items in every relationship
-// transaction made concurrent relationship writes time out on DynamoDB Local's locks; so a
-// filtered list shows a contact's version and updatedAt as of its last own change (GET has the
-// current ETag).
+// contact for it). Every transaction that writes the contact item rewrites its entries: its own
+// changes (create, update, delete: txn.indexContact) and relationship changes, which bump its
+// version and updatedAt (txn.contactSites); the stream function's email status does the same
+// (sesevents), after the contact's own write.
 type contactIndexItem struct {
 	table.Key
 	Entity string `dynamodbav:"entity"`
@@ -41,16 +39,18 @@ type contactIndexItem struct {
 	Terms []string `dynamodbav:"terms,omitempty"` // search entries: all the contact's terms, to show it once
 }
 
-// contactIndex returns the index items of contact c.
+// contactIndex returns the index items of contact c (keys: table.ContactIndex).
 func contactIndex(c domain.Contact) []contactIndexItem {
 	c.UserID, c.Relationships = "", nil
 	terms := domain.SearchTerms(c)
-	out := make([]contactIndexItem, 0, len(terms)+len(c.EmailTypes))
-	for _, term := range terms {
-		out = append(out, contactIndexItem{Key: table.ContactSearch(c.AccountID, term, c.ID), Entity: entityContactSearch, Contact: c, Terms: terms})
-	}
-	for _, typ := range c.EmailTypes {
-		out = append(out, contactIndexItem{Key: table.ContactType(c.AccountID, typ, c.ID), Entity: entityContactType, Contact: c})
+	keys := table.ContactIndex(c.AccountID, c.ID, terms, c.EmailTypes)
+	out := make([]contactIndexItem, len(keys))
+	for i, k := range keys {
+		if i < len(terms) {
+			out[i] = contactIndexItem{Key: k, Entity: entityContactSearch, Contact: c, Terms: terms}
+		} else {
+			out[i] = contactIndexItem{Key: k, Entity: entityContactType, Contact: c}
+		}
 	}
 	return out
 }

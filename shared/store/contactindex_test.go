@@ -26,7 +26,7 @@ func TestFoldSearch(t *testing.T) {
 // TestSearchFindsPrefixesOnceFoldedAndPagesWithOneQuery: ?q= matches a prefix of the email, first,
 // last or full name, ignoring case and accents; a contact found by several terms is listed once,
 // also across pages; each page is one Query; cursors are of their own search only; updates,
-// relationship changes and deletes keep the entries current.
+// relationship changes (version, updatedAt) and deletes keep the entries current.
 func TestSearchFindsPrefixesOnceFoldedAndPagesWithOneQuery(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -133,14 +133,20 @@ func TestSearchFindsPrefixesOnceFoldedAndPagesWithOneQuery(t *testing.T) {
 	if !slices.Equal(names(typ), []string{"zoe@example.com", "zed@example.com"}) || len(billing.Items) != 0 {
 		t.Errorf("types after update: marketing %v billing %v", names(typ), names(billing))
 	}
-	// A relationship change bumps the contact's version but leaves its copies (docs/decisions.md):
-	// the contact is still found, as of its last own change.
+	// A relationship change bumps the contact's version and updatedAt, in its copies too.
 	site := f.mainSite(a.ID)
 	if _, err := f.s.PutRelationship(ctx, operator, a.ID, site, zoe.ID, []string{"Technical"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if got := search("chloe", 10, ""); len(got.Items) != 1 || got.Items[0].FirstName != "Chloé" {
-		t.Errorf("after a relationship: %+v", got.Items)
+	cur, err := f.s.GetContact(ctx, operator, a.ID, zoe.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := search("chloe", 10, "")
+	typ, _ = f.s.ListContacts(ctx, operator, a.ID, ContactFilter{EmailType: "marketing"}, 10, "")
+	if len(got.Items) != 1 || got.Items[0].FirstName != "Chloé" || got.Items[0].Version != cur.Version || cur.Version != 3 ||
+		!got.Items[0].UpdatedAt.Equal(cur.UpdatedAt) || len(typ.Items) != 2 || typ.Items[0].Version != cur.Version {
+		t.Errorf("after a relationship: search %+v, type %+v, contact version %d", got.Items, typ.Items, cur.Version)
 	}
 	if err := f.s.DeleteContact(ctx, operator, a.ID, zoe.ID, 0); err != nil {
 		t.Fatal(err)

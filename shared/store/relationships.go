@@ -205,16 +205,22 @@ func (s *Store) writeRelationship(ctx context.Context, c auth.Caller, cur contac
 
 // contactSites adds the update of contact cur's copy of its relationships to after and of its
 // admin-eligible role count to admin, with a new version, under the condition that the contact
-// is as read: same version, same linked user (errStale otherwise, 404 when it is gone).
+// is as read: same version, same linked user (errStale otherwise, 404 when it is gone); and the
+// rewrite of its index copies with that version.
 func (t *txn) contactSites(cur contactItem, after domain.SiteRoles, admin int) {
 	if after == nil {
 		after = domain.SiteRoles{}
 	}
+	now := t.s.now()
 	upd := expression.Set(expression.Name("sites"), expression.Value(after)).
 		Set(expression.Name("adminRoles"), expression.Value(admin)).
 		Set(expression.Name("version"), expression.Value(cur.Version+1)).
-		Set(expression.Name("updatedAt"), expression.Value(t.s.now()))
+		Set(expression.Name("updatedAt"), expression.Value(now))
 	t.update(cur.Key, upd, asRead(cur), staleOrGone("contact"))
+	// The index copies show the contact's version and updatedAt (contactindex.go).
+	c := cur.Contact
+	c.Version, c.UpdatedAt = cur.Version+1, now
+	t.indexContact(&cur.Contact, &c)
 }
 
 // asRead is the condition that contact cur still has the version and linked user it was read

@@ -177,6 +177,20 @@ func ContactType(accountID, typ, contactID string) Key {
 // ContactTypePrefix is the sort-key prefix of the entries of email type typ's recipients.
 func ContactTypePrefix(typ string) string { return contactTypePrefix + typ + "#" }
 
+// ContactIndex is the keys of contact contactID's index entries, in this order: a search entry
+// per term (domain.SearchTerms) and an entry per email type it receives. Every write of the
+// contact item writes them too (store), and the email-status recorder marks them (sesevents).
+func ContactIndex(accountID, contactID string, terms, types []string) []Key {
+	keys := make([]Key, 0, len(terms)+len(types))
+	for _, term := range terms {
+		keys = append(keys, ContactSearch(accountID, term, contactID))
+	}
+	for _, typ := range types {
+		keys = append(keys, ContactType(accountID, typ, contactID))
+	}
+	return keys
+}
+
 // RecipientCounter is the key of the counter of email type typ's recipients in account accountID
 // (R18): one item per type, so that only writes that change the same type's count meet on it.
 func RecipientCounter(accountID, typ string) Key {
