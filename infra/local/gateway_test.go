@@ -403,6 +403,24 @@ func TestDecodeResponseInfersJSON(t *testing.T) {
 	}
 }
 
+// decodeResponse decodes an answer once: statusCode and the other fields come from the same
+// pass, and nothing it returns aliases the bytes it was given (the gateway hands them back to the
+// function's pool right after).
+func TestDecodeResponseReadsEveryFieldWithoutAliasing(t *testing.T) {
+	out := []byte(`{"statusCode":201,"headers":{"ETag":"\"2\""},"cookies":["a=1"],"body":"{\"id\":\"x\"}","isBase64Encoded":false}`)
+	resp := decodeResponse(out)
+	for i := range out {
+		out[i] = 'X'
+	}
+	if resp.StatusCode != 201 || resp.Headers["ETag"] != `"2"` || len(resp.Cookies) != 1 || resp.Cookies[0] != "a=1" || resp.Body != `{"id":"x"}` {
+		t.Errorf("decodeResponse = %+v", resp)
+	}
+	// statusCode 0 is present (API Gateway then answers 500, see writeResponse), not absent.
+	if resp := decodeResponse([]byte(`{"statusCode":0,"body":"b"}`)); resp.StatusCode != 0 || resp.Body != "b" {
+		t.Errorf("decodeResponse of statusCode 0 = %+v", resp)
+	}
+}
+
 // Concurrent requests to one function each get their own answer: lambda.Handler reuses its output
 // buffer, so the gateway must not share one handler instance between concurrent invocations.
 // Sharing one shows up reliably under -race (make test TESTFLAGS=-race).
