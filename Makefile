@@ -36,6 +36,8 @@ help:
 	@echo '                         (or the one at $$ROLLCALL_TEST_DYNAMODB); TESTFLAGS=... for go test'
 	@echo 'make fuzz [FUZZTIME=3m]  run every Go fuzz target (make test runs each for TEST_FUZZTIME=15s)'
 	@echo 'make mutate              remove each security check in turn and list the survivors (slow)'
+	@echo 'make bench               every route through its handler, the local gateway and raw DynamoDB calls, and the scaling'
+	@echo '                         cases, on a DynamoDB Local of its own (a few minutes); writes docs/bench.md (BENCH_OUT=..., BENCH_SIZE=tiny)'
 	@echo 'make vet / make fmt      go vet / gofmt'
 	@echo 'make docs                regenerate docs/openapi.json and docs/api.md from the route table'
 	@echo 'make web                 build the console (web/dist): API types from docs/openapi.json, type check, Vite build'
@@ -175,6 +177,16 @@ fuzz: rollcall-local
 	else \
 		$(LOCAL_BIN) dynamodb -port 0 -- env FUZZTIME=$(FUZZTIME) GO=$(GO) infra/fuzz.sh; \
 	fi
+
+# The benchmarks (issue 12, DESIGN §7): infra/cmd/bench starts a DynamoDB Local of its own (in
+# memory, free port), prints the tables and writes them with the machine and the date to
+# BENCH_OUT. Run it on a quiet machine: `uptime` first. BENCH_SIZE=tiny runs every case at the
+# smallest sizes in seconds (make test does that too: package infra/bench).
+BENCH_OUT  ?= docs/bench.md
+BENCH_SIZE ?= full
+.PHONY: bench
+bench: | $(NODE_DIR)/node_modules
+	$(GO) run ./infra/cmd/bench -size $(BENCH_SIZE) -out '$(BENCH_OUT)' -command 'make bench$(if $(filter-out full,$(BENCH_SIZE)), BENCH_SIZE=$(BENCH_SIZE))'
 
 # The API documents (docs/openapi.json, docs/api.md) are generated from the route table; a test
 # fails when they are out of date.

@@ -45,14 +45,15 @@ func quantile(s []time.Duration, q float64) time.Duration {
 // Row is one measured case: latency through the handler, through the local gateway, and of the
 // raw DynamoDB calls, side by side in one run.
 type Row struct {
-	Name    string // route (case)
-	Handler Stat
-	Gateway Stat
-	Raw     Stat
-	RawKind Raw
-	Depth   int // sequential DynamoDB round trips (the most seen)
-	Calls   int // DynamoDB calls of one request (the most seen)
-	Note    string
+	Name     string // route (case)
+	Function string // the route's function
+	Handler  Stat
+	Gateway  Stat
+	Raw      Stat
+	RawKind  Raw
+	Depth    int // sequential DynamoDB round trips (the most seen)
+	Calls    int // DynamoDB calls of one request (the most seen)
+	Note     string
 }
 
 // Ratio is a/b of the medians (0 when b is 0).
@@ -106,6 +107,7 @@ func (e *env) measure(ctx context.Context, c routeCase) (Row, error) {
 		return r, err
 	}
 	var last []captured // the latest handler run's calls (what the replay sends)
+	ran := false        // whether the handler has run (last may be empty: get-catalog makes no call)
 	var hs, gs, rs []time.Duration
 	paths := 2
 	if !c.write {
@@ -124,7 +126,8 @@ func (e *env) measure(ctx context.Context, c routeCase) (Row, error) {
 				if err != nil {
 					return row, fmt.Errorf("%s: %w", c.name, err)
 				}
-				last = calls
+				row.Function = r.fn
+				last, ran = calls, true
 				row.Depth = max(row.Depth, depth(calls))
 				row.Calls = max(row.Calls, len(calls))
 				if it >= 0 {
@@ -146,7 +149,7 @@ func (e *env) measure(ctx context.Context, c routeCase) (Row, error) {
 					gs = append(gs, took)
 				}
 			case 2:
-				if last == nil { // the first iteration without warm-up: the handler has not run yet
+				if !ran { // the first iteration without warm-up: the handler has not run yet
 					continue
 				}
 				took, err := replay(ctx, e.db, last)
