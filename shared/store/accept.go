@@ -128,7 +128,8 @@ func (s *Store) AcceptInvitation(ctx context.Context, c auth.Caller, signer *inv
 		case domain.KindOwner:
 			noOwner := expression.AttributeNotExists(expression.Name("ownerSub")).And(expression.AttributeExists(expression.Name(table.PK))).
 				And(sameNameAndType(acc))
-			t.update(table.Account(accountID), expression.Set(expression.Name("ownerSub"), expression.Value(c.Sub)), &noOwner, func(old item) error {
+			t.update(table.Account(accountID), expression.Set(expression.Name("ownerSub"), expression.Value(c.Sub)).
+				Set(expression.Name("ownerLogin"), expression.Value(u.Email)), &noOwner, func(old item) error {
 				if old == nil {
 					return apperr.NotFound("account")
 				}

@@ -42,6 +42,10 @@ type accountItem struct {
 	Entity     string `dynamodbav:"entity"`
 	MainSiteID string `dynamodbav:"mainSiteId"`
 	OwnerSub   string `dynamodbav:"ownerSub,omitempty"` // the owner's login, once the owner invitation is accepted
+	// OwnerLogin is the email of the owner's membership (its login email, which the owner email
+	// need not be), kept with OwnerSub so that an operator's transfer need not read the owner's
+	// membership; empty on accounts whose owner accepted before it was kept.
+	OwnerLogin string `dynamodbav:"ownerLogin,omitempty"`
 	// OwnerInvitationID is the account's latest owner invitation (R2), which a change of the owner
 	// email re-issues while the account has no owner.
 	OwnerInvitationID string `dynamodbav:"ownerInvitationId,omitempty"`

@@ -219,8 +219,11 @@ func (s *Store) TransferOwnership(ctx context.Context, c auth.Caller, accountID,
 		if target.Role == domain.RoleOwner {
 			return apperr.Conflict(apperr.CodeConflict, "this user is the owner already")
 		}
-		oldOwner := me // the caller, when it is the owner; an operator's transfer reads the owner
-		if c.Operator && acc.OwnerSub != "" {
+		oldOwner := me // the caller, when it is the owner; for an operator, the owner as the account names it
+		if c.Operator && acc.OwnerSub != "" && acc.OwnerLogin != "" {
+			oldOwner = &domain.User{ID: acc.OwnerSub, Email: acc.OwnerLogin}
+		} else if c.Operator && acc.OwnerSub != "" {
+			// An owner who accepted before the account kept its login email: read the membership.
 			it, err := s.get(ctx, table.User(accountID, acc.OwnerSub))
 			if err != nil {
 				return err
@@ -248,6 +251,7 @@ func (s *Store) TransferOwnership(ctx context.Context, c auth.Caller, accountID,
 			sameOwner = sameOwner.And(expression.Name("ownerSub").Equal(expression.Value(acc.OwnerSub)))
 		}
 		t.update(table.Account(accountID), expression.Set(expression.Name("ownerSub"), expression.Value(newOwner)).
+			Set(expression.Name("ownerLogin"), expression.Value(target.Email)).
 			Set(expression.Name("owner.email"), expression.Value(next.Owner.Email)).
 			Set(expression.Name("updatedAt"), expression.Value(now)).
 			Set(expression.Name("version"), expression.Value(next.Version)), &sameOwner, staleOrGone("account"))
