@@ -371,6 +371,10 @@ func writeResponse(w http.ResponseWriter, resp events.APIGatewayV2HTTPResponse) 
 	for _, c := range resp.Cookies {
 		h.Add("Set-Cookie", c)
 	}
+	if len(body) > 0 {
+		// As API Gateway does; without it a body over 2 KiB would go out chunked.
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+	}
 	w.WriteHeader(resp.StatusCode)
 	_, _ = w.Write(body)
 	return resp.StatusCode

@@ -363,6 +363,10 @@ func TestGatewayWritesFunctionAnswers(t *testing.T) {
 			answer: events.APIGatewayV2HTTPResponse{StatusCode: 200, Body: "<html>"},
 			status: 200, body: "<html>", header: "Content-Type: ",
 		},
+		"a large body with its length, not chunked": {
+			answer: events.APIGatewayV2HTTPResponse{StatusCode: 200, Headers: map[string]string{"Content-Type": "application/json"}, Body: `"` + strings.Repeat("x", 4998) + `"`},
+			status: 200, header: "Content-Length: 5000",
+		},
 		"handler error": {err: errors.New("boom"), status: 500, header: "Content-Type: application/problem+json"},
 		"handler panic": {panics: true, status: 500, header: "Content-Type: application/problem+json"},
 		"bad status":    {answer: events.APIGatewayV2HTTPResponse{StatusCode: 42}, status: 500},
