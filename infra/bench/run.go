@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"runtime"
 	"strings"
 	"time"
@@ -27,7 +28,14 @@ type Options struct {
 	MembershipSizes []int // GET /me/accounts scaling (the issue: 1, 10, 100)
 	Writers         int   // concurrent writers (the issue: 50)
 	WriterOps       int   // operations per writer per case
+
+	// Only, when set, keeps the rows whose name it matches (and the writers' comparison when it
+	// matches "writers"); a partial run, for profiling one case.
+	Only *regexp.Regexp
 }
+
+// keep reports whether the row name is measured.
+func (o Options) keep(name string) bool { return o.Only == nil || o.Only.MatchString(name) }
 
 // Full is `make bench`: the issue's sizes, a few minutes on a 2-core machine.
 func Full() Options {
@@ -71,12 +79,19 @@ func Run(ctx context.Context, o Options, dynamoDBLocalVersion string) (*Report, 
 	}
 	defer e.stop()
 	start := time.Now()
-	f, err := e.setUpFixture(ctx, 2*o.HeavyDeletes)
+	heavy := 0
+	if o.keep(fmt.Sprintf("delete-contact (%d relationships)", o.Relationships)) {
+		heavy = 2 * o.HeavyDeletes
+	}
+	f, err := e.setUpFixture(ctx, heavy)
 	if err != nil {
 		return nil, fmt.Errorf("bench: set-up: %w", err)
 	}
 	e.progress("set up the per-route account in %v", time.Since(start).Round(time.Millisecond))
 	for _, c := range e.routeCases(f) {
+		if !o.keep(c.name) {
+			continue
+		}
 		row, err := e.measure(ctx, c)
 		if err != nil {
 			return nil, err
@@ -89,8 +104,10 @@ func Run(ctx context.Context, o Options, dynamoDBLocalVersion string) (*Report, 
 	if rep.Members, err = e.membershipScaling(ctx); err != nil {
 		return nil, err
 	}
-	if rep.Writers, err = e.writers(ctx); err != nil {
-		return nil, err
+	if o.keep("writers") {
+		if rep.Writers, err = e.writers(ctx); err != nil {
+			return nil, err
+		}
 	}
 	rep.Took = time.Since(start)
 	rep.LoadEnd = loadAvg()

@@ -17,6 +17,8 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -41,6 +43,8 @@ func run(ctx context.Context, args []string) error {
 	size := fs.String("size", "full", "full (the issue's sizes, a few minutes) or tiny (every case at the smallest size, seconds)")
 	endpoint := fs.String("dynamodb", "", "use this DynamoDB Local instead of starting one (it should be fresh and otherwise idle)")
 	command := fs.String("command", "make bench", "how the report says it was made")
+	only := fs.String("only", "", "measure only the rows whose name matches this regular expression (and the writers when it matches \"writers\"); the report is then partial")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (set-up included) to this file (go tool pprof)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -54,6 +58,13 @@ func run(ctx context.Context, args []string) error {
 		return fmt.Errorf("-size must be full or tiny, not %q", *size)
 	}
 	o.Progress = os.Stderr
+	if *only != "" {
+		re, err := regexp.Compile(*only)
+		if err != nil {
+			return fmt.Errorf("-only: %w", err)
+		}
+		o.Only = re
+	}
 	root, err := local.RepoRoot()
 	if err != nil {
 		return err
@@ -74,6 +85,17 @@ func run(ctx context.Context, args []string) error {
 		fmt.Fprintf(os.Stderr, "bench: DynamoDB Local %s on %s\n", version, ddb.Endpoint)
 	}
 	o.Endpoint = *endpoint
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	rep, err := bench.Run(ctx, o, version)
 	if err != nil {
 		return err
