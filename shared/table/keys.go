@@ -196,3 +196,10 @@ func ContactIndex(accountID, contactID string, terms, types []string) []Key {
 func RecipientCounter(accountID, typ string) Key {
 	return Key{AccountPK(accountID), "RECIPIENTS#" + typ}
 }
+
+// SchemaVersion is the key of the item that records which layout of the table its data is in
+// (store.Migrate): in a partition of its own, outside every account's.
+func SchemaVersion() Key { return Key{"SCHEMA", "VERSION"} }
+
+// ContactTypesPrefix is the sort-key prefix of the entries of every email type's recipients.
+const ContactTypesPrefix = contactTypePrefix

@@ -1,0 +1,369 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"rollcall/shared/apperr"
+	"rollcall/shared/auth"
+	"rollcall/shared/catalog"
+	"rollcall/shared/dbtrace"
+	"rollcall/shared/domain"
+	"rollcall/shared/ids"
+	"rollcall/shared/routes"
+	"rollcall/shared/store"
+	"rollcall/shared/table"
+	"rollcall/shared/testenv"
+)
+
+// The items below are written as the code before commit 680c796 wrote them (git show
+// 680c796^:shared/store/accounts.go, contacts.go, users.go): the account item holds the recipient
+// counts of R18 in its "recipients" map, contacts have no index items, and memberships do not
+// copy the account's name and type.
+
+type legacyAccountItem struct {
+	table.Key
+	GSI1PK            string `dynamodbav:"GSI1PK"`
+	GSI1SK            string `dynamodbav:"GSI1SK"`
+	Entity            string `dynamodbav:"entity"`
+	MainSiteID        string `dynamodbav:"mainSiteId"`
+	OwnerSub          string `dynamodbav:"ownerSub,omitempty"`
+	OwnerInvitationID string `dynamodbav:"ownerInvitationId,omitempty"`
+	domain.Account
+	Recipients map[string]int `dynamodbav:"recipients"`
+}
+
+type legacySiteItem struct {
+	table.Key
+	GSI1PK string `dynamodbav:"GSI1PK"`
+	GSI1SK string `dynamodbav:"GSI1SK"`
+	Entity string `dynamodbav:"entity"`
+	domain.Site
+}
+
+type legacyContactItem struct {
+	table.Key
+	Entity string `dynamodbav:"entity"`
+	domain.Contact
+	Search     string `dynamodbav:"search"`
+	AdminRoles int    `dynamodbav:"adminRoles"`
+}
+
+type legacyContactEmailItem struct {
+	table.Key
+	Entity    string `dynamodbav:"entity"`
+	ContactID string `dynamodbav:"contactId"`
+}
+
+type legacyUserItem struct {
+	table.Key
+	GSI1PK string `dynamodbav:"GSI1PK"`
+	GSI1SK string `dynamodbav:"GSI1SK"`
+	Entity string `dynamodbav:"entity"`
+	domain.User
+}
+
+type legacyUserEmailItem struct {
+	table.Key
+	Entity string `dynamodbav:"entity"`
+	Sub    string `dynamodbav:"sub,omitempty"`
+	Owner  bool   `dynamodbav:"owner"`
+}
+
+var migOperator = auth.Caller{Sub: "op-1", Email: "ops@vendor.example", Operator: true}
+
+// migration is one test's table, a store over it whose calls are recorded (rec), and a second
+// store (live) over the plain client: the current code serving writes while the migration runs.
+type migration struct {
+	t    *testing.T
+	db   *dynamodb.Client
+	name string
+	rec  *dbtrace.Recorder
+	s    *store.Store
+	live *store.Store
+}
+
+func newMigration(t *testing.T, wrap func(store.DB) store.DB) *migration {
+	t.Helper()
+	db, name := testenv.DB(t)
+	now := func() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
+	var inner store.DB = db
+	if wrap != nil {
+		inner = wrap(db)
+	}
+	rec := dbtrace.New(inner)
+	return &migration{t: t, db: db, name: name, rec: rec,
+		s:    store.New(rec, name, catalog.Default(), now),
+		live: store.New(db, name, catalog.Default(), now)}
+}
+
+func (m *migration) put(v any) {
+	m.t.Helper()
+	it, err := attributevalue.MarshalMap(v)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	if _, err := m.db.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(m.name), Item: it}); err != nil {
+		m.t.Fatal(err)
+	}
+}
+
+// legacyAccount is an account of layout 1 with the owner receiving ownerTypes, contacts (email,
+// first name, last name, email types) and a member "<id>-user" with contacts:read and write.
+type legacyAccount struct {
+	id       string
+	contacts map[string]domain.Contact // by email
+	member   auth.Caller
+}
+
+func (m *migration) legacyAccount(name string, ownerTypes []string, contacts [][]string) legacyAccount {
+	m.t.Helper()
+	created := time.Now().Add(-48 * time.Hour).UTC().Truncate(time.Millisecond)
+	id := ids.New(ids.Account)
+	acc := domain.Account{ID: id, Name: name, Type: "customer",
+		Owner:           domain.Owner{FirstName: "Olive", LastName: "Owner", Email: "owner@" + strings.ToLower(strings.ReplaceAll(name, " ", "")) + ".example"},
+		OwnerEmailTypes: ownerTypes, CreatedAt: created, UpdatedAt: created, Version: 1}
+	counts := domain.Recipients(ownerTypes)
+	la := legacyAccount{id: id, contacts: map[string]domain.Contact{}}
+	for _, row := range contacts {
+		c := domain.Contact{ID: ids.New(ids.Contact), AccountID: id, Email: row[0], FirstName: row[1], LastName: row[2],
+			EmailTypes: strings.Fields(row[3]), CreatedAt: created, UpdatedAt: created, Version: 1}
+		for _, typ := range c.EmailTypes {
+			counts[typ]++
+		}
+		m.put(legacyContactItem{Key: table.Contact(id, c.ID), Entity: "contact", Contact: c,
+			Search: strings.ToLower(strings.Join([]string{c.Email, c.FirstName, c.LastName}, " "))})
+		m.put(legacyContactEmailItem{Key: table.ContactEmail(id, domain.NormaliseEmail(c.Email)), Entity: "contactEmail", ContactID: c.ID})
+		la.contacts[c.Email] = c
+	}
+	site := domain.Site{ID: ids.New(ids.Site), AccountID: id, Name: domain.MainSiteName(acc), Main: true}
+	m.put(legacyAccountItem{Key: table.Account(id), GSI1PK: table.AccountsGSI1PK, GSI1SK: table.AccountsGSI1SK(acc.Name, id),
+		Entity: "account", MainSiteID: site.ID, Account: acc, Recipients: counts})
+	m.put(legacySiteItem{Key: table.Site(id, site.ID), GSI1PK: table.SitesGSI1PK(id), GSI1SK: site.ID, Entity: "site", Site: site})
+	m.put(legacyUserEmailItem{Key: table.UserEmail(id, domain.NormaliseEmail(acc.Owner.Email)), Entity: "userEmail", Owner: true})
+	sub := id + "-user"
+	u := domain.User{ID: sub, AccountID: id, Email: sub + "@example.com", Role: domain.RoleUser,
+		Permissions: []string{routes.ContactsRead, routes.ContactsWrite}, JoinedAt: created}
+	pk, sk := table.UserGSI1(id, sub)
+	m.put(legacyUserItem{Key: table.User(id, sub), GSI1PK: pk, GSI1SK: sk, Entity: "user", User: u})
+	m.put(legacyUserEmailItem{Key: table.UserEmail(id, domain.NormaliseEmail(u.Email)), Entity: "userEmail", Sub: sub})
+	la.member = auth.Caller{Sub: sub, Email: u.Email}
+	return la
+}
+
+// counter is the count of email type typ's recipients in account id as its counter item holds it
+// (-1: no counter item).
+func (m *migration) counter(id, typ string) int {
+	m.t.Helper()
+	k, _ := attributevalue.MarshalMap(table.RecipientCounter(id, typ))
+	out, err := m.db.GetItem(context.Background(), &dynamodb.GetItemInput{TableName: aws.String(m.name), Key: k, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	if out.Item == nil {
+		return -1
+	}
+	var c struct {
+		N int `dynamodbav:"n"`
+	}
+	if err := attributevalue.UnmarshalMap(out.Item, &c); err != nil {
+		m.t.Fatal(err)
+	}
+	return c.N
+}
+
+// found lists the emails of the contacts of account id that filter f finds, sorted.
+func (m *migration) found(c auth.Caller, id string, f store.ContactFilter) []string {
+	m.t.Helper()
+	page, err := m.live.ListContacts(context.Background(), c, id, f, store.MaxLimit, "")
+	if err != nil {
+		m.t.Fatalf("list %+v: %v", f, err)
+	}
+	var out []string
+	for _, c := range page.Items {
+		out = append(out, c.Email)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (m *migration) myAccounts(c auth.Caller) []domain.AccountSummary {
+	m.t.Helper()
+	page, err := m.live.ListMyAccounts(context.Background(), c, store.MaxLimit, "")
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	var out []domain.AccountSummary
+	for _, a := range page.Items {
+		out = append(out, a.Account)
+	}
+	return out
+}
+
+func (m *migration) migrate() store.MigrationReport {
+	m.t.Helper()
+	rep, err := m.s.Migrate(context.Background(), nil)
+	if err != nil {
+		m.t.Fatalf("migrate: %v", err)
+	}
+	return rep
+}
+
+// writes counts the recorded calls that write, and forgets every recorded call.
+func (m *migration) writes() (writes int, calls []dbtrace.Call) {
+	calls = m.rec.Take()
+	for _, c := range calls {
+		switch c.Op {
+		case "TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem":
+			writes++
+		}
+	}
+	return writes, calls
+}
+
+func wantEqual[T comparable](t *testing.T, what string, got, want []T) {
+	t.Helper()
+	if !slices.Equal(got, want) {
+		t.Errorf("%s: got %v, want %v", what, got, want)
+	}
+}
+
+func wantLastRecipient(t *testing.T, err error, types ...string) {
+	t.Helper()
+	var ae *apperr.Error
+	if !errors.As(err, &ae) || ae.Status != http.StatusConflict || ae.Code != apperr.CodeLastRecipient {
+		t.Fatalf("got %v, want 409 last_recipient for %v", err, types)
+	}
+}
+
+func set[T any](v T) domain.Optional[T] { return domain.Optional[T]{Set: true, Value: v} }
+
+// TestMigrationBringsLegacyDataUpToTheCurrentLayout writes an account as the code before
+// 680c796 did, lets the current code change it (as it does between the deploy and the
+// migration), migrates, and checks through the store that filters find the old contacts,
+// /me/accounts has the names, the counts are legacy + the changes since the deploy, R18 refuses
+// and allows what it should, and that a second run reads one item and writes nothing.
+func TestMigrationBringsLegacyDataUpToTheCurrentLayout(t *testing.T) {
+	ctx := context.Background()
+	m := newMigration(t, nil)
+	// Owner: billing, service. Counts: billing 2, service 2, security 2, marketing 1.
+	a := m.legacyAccount("Legacy Co", []string{"billing", "service"}, [][]string{
+		{"ada@legacy.example", "Ada", "Lovelace", "security billing"},
+		{"bob@legacy.example", "Bob", "Builder", "security"},
+		{"cy@legacy.example", "Cy", "Twain", "marketing service"},
+	})
+	other := m.legacyAccount("Other Ltd", []string{"billing", "service", "security", "marketing"}, nil)
+	ada, bob, cy := a.contacts["ada@legacy.example"], a.contacts["bob@legacy.example"], a.contacts["cy@legacy.example"]
+
+	// Before the migration: the filters do not find the old contacts, and R18 refuses too much
+	// (the counter items hold only the changes since the deploy), never too little.
+	if got := m.found(a.member, a.id, store.ContactFilter{Text: "ada"}); len(got) != 0 {
+		t.Fatalf("before the migration ?q=ada found %v; the test's legacy data is not legacy", got)
+	}
+	if err := m.live.DeleteContact(ctx, migOperator, a.id, cy.ID, 0); err == nil {
+		t.Fatal("before the migration a delete that lowers a type with no counter item went through")
+	} else {
+		wantLastRecipient(t, err, "marketing", "service")
+	}
+	// The current code's changes between the deploy and the migration: a new marketing recipient
+	// and one more billing recipient.
+	dee, err := domain.NewContact(ids.New(ids.Contact), a.id, domain.CreateContactInput{Email: "dee@legacy.example", FirstName: "Dee", LastName: "New", EmailTypes: []string{"marketing"}}, catalog.Default(), time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.live.CreateContact(ctx, migOperator, dee, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.live.UpdateContact(ctx, a.member, a.id, bob.ID, domain.UpdateContactInput{EmailTypes: set([]string{"security", "billing"})}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.counter(a.id, "marketing"); n != 1 {
+		t.Fatalf("marketing counter before the migration: %d, want 1 (the change since the deploy)", n)
+	}
+	m.rec.Take()
+
+	t0 := time.Now()
+	rep := m.migrate()
+	t.Logf("first run: %+v in %v", rep, time.Since(t0))
+	if rep.From != 1 || rep.To != store.SchemaVersion || rep.Current || rep.Accounts != 2 || rep.Counters != 2 || rep.Memberships != 2 || rep.Contacts != 2 {
+		t.Errorf("report %+v: want from 1, 2 accounts, 2 counters moved, 2 memberships, 2 contacts (ada and cy: bob was indexed by its update, dee by its create)", rep)
+	}
+	writes, calls := m.writes()
+	t.Logf("first run: %d calls, %d writes", len(calls), writes)
+
+	for typ, want := range map[string]int{"billing": 3, "service": 2, "security": 2, "marketing": 2} {
+		if n := m.counter(a.id, typ); n != want {
+			t.Errorf("counter %s: %d, want %d (legacy + the changes since the deploy)", typ, n, want)
+		}
+	}
+	for _, typ := range []string{"billing", "service", "security", "marketing"} {
+		if n := m.counter(other.id, typ); n != 1 {
+			t.Errorf("other account's counter %s: %d, want 1 (its owner)", typ, n)
+		}
+	}
+	wantEqual(t, "?q=ada", m.found(a.member, a.id, store.ContactFilter{Text: "ada"}), []string{"ada@legacy.example"})
+	wantEqual(t, "?q=lovel", m.found(a.member, a.id, store.ContactFilter{Text: "lovel"}), []string{"ada@legacy.example"})
+	wantEqual(t, "?q=cy twain", m.found(a.member, a.id, store.ContactFilter{Text: "cy twain"}), []string{"cy@legacy.example"})
+	wantEqual(t, "?emailType=security", m.found(a.member, a.id, store.ContactFilter{EmailType: "security"}), []string{"ada@legacy.example", "bob@legacy.example"})
+	wantEqual(t, "?emailType=marketing", m.found(a.member, a.id, store.ContactFilter{EmailType: "marketing"}), []string{"cy@legacy.example", "dee@legacy.example"})
+	wantEqual(t, "?emailType=billing", m.found(a.member, a.id, store.ContactFilter{EmailType: "billing"}), []string{"ada@legacy.example", "bob@legacy.example"})
+	wantEqual(t, "/me/accounts", m.myAccounts(a.member), []domain.AccountSummary{{ID: a.id, Name: "Legacy Co", Type: "customer"}})
+	// The membership carries the copy now (ListMyAccounts would otherwise read the account).
+	k, _ := attributevalue.MarshalMap(table.User(a.id, a.member.Sub))
+	out, err := m.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(m.name), Key: k, ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name, ok := out.Item["accountName"].(*types.AttributeValueMemberS); !ok || name.Value != "Legacy Co" {
+		t.Errorf("membership after the migration: accountName %v", out.Item["accountName"])
+	}
+	k, _ = attributevalue.MarshalMap(table.Account(a.id))
+	if out, err = m.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(m.name), Key: k, ConsistentRead: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := out.Item["recipients"]; ok {
+		t.Error("the account item still holds the legacy counts")
+	}
+
+	// A second run reads the schema item and nothing else.
+	if rep := m.migrate(); !rep.Current || rep.From != store.SchemaVersion {
+		t.Errorf("second run: %+v, want Current", rep)
+	}
+	if writes, calls := m.writes(); writes != 0 || len(calls) != 1 || calls[0].Op != "GetItem" {
+		t.Errorf("second run made %d writes in %d calls (%v); want one GetItem", writes, len(calls), calls)
+	}
+	// Without the schema item (a run that stopped before writing it), a run finds nothing left to
+	// do: its only write is the schema item.
+	k, _ = attributevalue.MarshalMap(table.SchemaVersion())
+	if _, err := m.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(m.name), Key: k}); err != nil {
+		t.Fatal(err)
+	}
+	if rep := m.migrate(); rep.Counters+rep.Memberships+rep.Contacts != 0 {
+		t.Errorf("a run over migrated data changed something: %+v", rep)
+	}
+	if writes, calls := m.writes(); writes != 1 {
+		t.Errorf("a run over migrated data made %d writes (%v); want 1 (the schema item)", writes, calls)
+	}
+
+	// R18 with the migrated counts: one of two marketing recipients may go, the last may not.
+	if err := m.live.DeleteContact(ctx, migOperator, a.id, cy.ID, 0); err != nil {
+		t.Fatalf("delete one of two marketing recipients: %v", err)
+	}
+	wantLastRecipient(t, m.live.DeleteContact(ctx, migOperator, a.id, dee.ID, 0), "marketing")
+	if _, err := m.live.UpdateContact(ctx, a.member, a.id, ada.ID, domain.UpdateContactInput{EmailTypes: set([]string{"billing"})}, 0); err != nil {
+		t.Fatalf("remove security from one of its two recipients: %v", err)
+	}
+	_, err = m.live.UpdateContact(ctx, a.member, a.id, bob.ID, domain.UpdateContactInput{EmailTypes: set([]string{"billing"})}, 0)
+	wantLastRecipient(t, err, "security")
+	wantEqual(t, "?emailType=security after the changes", m.found(a.member, a.id, store.ContactFilter{EmailType: "security"}), []string{"bob@legacy.example"})
+}
