@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -292,9 +294,8 @@ func TestMigrationBringsLegacyDataUpToTheCurrentLayout(t *testing.T) {
 	}
 	m.rec.Take()
 
-	t0 := time.Now()
 	rep := m.migrate()
-	t.Logf("first run: %+v in %v", rep, time.Since(t0))
+	t.Logf("first run: %+v", rep)
 	if rep.From != 1 || rep.To != store.SchemaVersion || rep.Current || rep.Accounts != 2 || rep.Counters != 2 || rep.Memberships != 2 || rep.Contacts != 2 {
 		t.Errorf("report %+v: want from 1, 2 accounts, 2 counters moved, 2 memberships, 2 contacts (ada and cy: bob was indexed by its update, dee by its create)", rep)
 	}
@@ -366,4 +367,198 @@ func TestMigrationBringsLegacyDataUpToTheCurrentLayout(t *testing.T) {
 	_, err = m.live.UpdateContact(ctx, a.member, a.id, bob.ID, domain.UpdateContactInput{EmailTypes: set([]string{"billing"})}, 0)
 	wantLastRecipient(t, err, "security")
 	wantEqual(t, "?emailType=security after the changes", m.found(a.member, a.id, store.ContactFilter{EmailType: "security"}), []string{"bob@legacy.example"})
+}
+
+// hooked calls before with each TransactWriteItems before forwarding it (and after, when it
+// returns an error, returns that instead of the answer): where a live write lands between the
+// migration's read and its write, or a fault, deterministically.
+type hooked struct {
+	store.DB
+	before func(in *dynamodb.TransactWriteItemsInput) error
+	after  func(in *dynamodb.TransactWriteItemsInput) error
+}
+
+func (h hooked) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	if h.before != nil {
+		if err := h.before(in); err != nil {
+			return nil, err
+		}
+	}
+	out, err := h.DB.TransactWriteItems(ctx, in, o...)
+	if err == nil && h.after != nil {
+		err = h.after(in)
+	}
+	return out, err
+}
+
+// touches reports whether transaction in has an item of the given kind ("check", "update",
+// "put", "delete") whose sort key is sk.
+func touches(in *dynamodb.TransactWriteItemsInput, kind, sk string) bool {
+	for _, w := range in.TransactItems {
+		var key map[string]types.AttributeValue
+		switch {
+		case kind == "check" && w.ConditionCheck != nil:
+			key = w.ConditionCheck.Key
+		case kind == "update" && w.Update != nil:
+			key = w.Update.Key
+		case kind == "put" && w.Put != nil:
+			key = w.Put.Item
+		case kind == "delete" && w.Delete != nil:
+			key = w.Delete.Key
+		}
+		if s, ok := key[table.SK].(*types.AttributeValueMemberS); ok && s.Value == sk {
+			return true
+		}
+	}
+	return false
+}
+
+// TestMigrationUnderConcurrentLiveWrites lands a write of the current code (and one of the old
+// code, as during a canary deploy) between each of the migration's reads and the write that
+// depends on it, and checks that the migration loses each race cleanly: it reads again, keeps
+// the concurrent change and counts exactly once.
+func TestMigrationUnderConcurrentLiveWrites(t *testing.T) {
+	ctx := context.Background()
+	var m *migration
+	var la legacyAccount
+	var renamed, oldCodeCount, liveCreate, adaUpdate, bobDelete sync.Once
+	fail := func(err error) {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	m = newMigration(t, func(db store.DB) store.DB {
+		return hooked{DB: db, before: func(in *dynamodb.TransactWriteItemsInput) error {
+			ada, bob := la.contacts["ada@legacy.example"], la.contacts["bob@legacy.example"]
+			switch {
+			case touches(in, "update", table.User(la.id, la.member.Sub).SK):
+				renamed.Do(func() {
+					_, err := m.live.UpdateAccount(ctx, migOperator, la.id, domain.UpdateAccountInput{Name: set("Renamed Co")}, 0)
+					fail(err)
+				})
+			case touches(in, "update", table.AccountSK):
+				oldCodeCount.Do(func() {
+					// The code before 680c796 (still serving part of the traffic during a canary
+					// deploy) adds a security recipient to the legacy counts...
+					k, _ := attributevalue.MarshalMap(table.Account(la.id))
+					_, err := m.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(m.name), Key: k,
+						UpdateExpression:         aws.String("SET recipients.#t = recipients.#t + :one"),
+						ExpressionAttributeNames: map[string]string{"#t": "security"}, ExpressionAttributeValues: map[string]types.AttributeValue{":one": &types.AttributeValueMemberN{Value: "1"}}})
+					fail(err)
+				})
+				liveCreate.Do(func() {
+					// ...and the current code one to the counter item.
+					c, err := domain.NewContact(ids.New(ids.Contact), la.id, domain.CreateContactInput{Email: "eve@legacy.example", EmailTypes: []string{"security"}}, catalog.Default(), time.Now())
+					fail(err)
+					fail(m.live.CreateContact(ctx, migOperator, c, nil, nil))
+				})
+			case touches(in, "check", table.Contact(la.id, ada.ID).SK):
+				adaUpdate.Do(func() {
+					_, err := m.live.UpdateContact(ctx, la.member, la.id, ada.ID, domain.UpdateContactInput{LastName: set("Byron"), EmailTypes: set([]string{"billing"})}, 0)
+					fail(err)
+				})
+			case touches(in, "check", table.Contact(la.id, bob.ID).SK):
+				bobDelete.Do(func() { fail(m.live.DeleteContact(ctx, migOperator, la.id, bob.ID, 0)) })
+			}
+			return nil
+		}}
+	})
+	// Counts: billing 2 (owner, ada), service 1, security 3 (ada, bob, cy), marketing 1.
+	la = m.legacyAccount("Legacy Co", []string{"billing", "service", "marketing"}, [][]string{
+		{"ada@legacy.example", "Ada", "Lovelace", "security billing"},
+		{"bob@legacy.example", "Bob", "Builder", "security"},
+		{"cy@legacy.example", "Cy", "Twain", "security"},
+	})
+	rep := m.migrate()
+	t.Logf("report: %+v", rep)
+	if rep.Retries != 4 {
+		t.Errorf("retries: %d, want 4 (membership, counters, ada, bob)", rep.Retries)
+	}
+	// Security: legacy 3, +1 by the old code, +1 (eve) by the current code, -1 (ada's update),
+	// -1 (bob's delete).
+	for typ, want := range map[string]int{"billing": 2, "service": 1, "security": 3, "marketing": 1} {
+		if n := m.counter(la.id, typ); n != want {
+			t.Errorf("counter %s: %d, want %d", typ, n, want)
+		}
+	}
+	wantEqual(t, "/me/accounts", m.myAccounts(la.member), []domain.AccountSummary{{ID: la.id, Name: "Renamed Co", Type: "customer"}})
+	wantEqual(t, "?q=lovel", m.found(la.member, la.id, store.ContactFilter{Text: "lovel"}), nil)
+	wantEqual(t, "?q=byron", m.found(la.member, la.id, store.ContactFilter{Text: "byron"}), []string{"ada@legacy.example"})
+	wantEqual(t, "?q=bob", m.found(la.member, la.id, store.ContactFilter{Text: "bob"}), nil)
+	wantEqual(t, "?emailType=security", m.found(la.member, la.id, store.ContactFilter{EmailType: "security"}), []string{"cy@legacy.example", "eve@legacy.example"})
+	wantEqual(t, "?emailType=billing", m.found(la.member, la.id, store.ContactFilter{EmailType: "billing"}), []string{"ada@legacy.example"})
+	// Nothing of bob's is left behind.
+	bob := la.contacts["bob@legacy.example"].ID
+	for _, it := range m.scan() {
+		if sk := it["SK"].(*types.AttributeValueMemberS).Value; strings.Contains(sk, bob) {
+			t.Errorf("an item of deleted contact bob is left: %s", sk)
+		}
+	}
+}
+
+// scan returns every item of the test's table.
+func (m *migration) scan() []map[string]types.AttributeValue {
+	m.t.Helper()
+	var out []map[string]types.AttributeValue
+	p := dynamodb.NewScanPaginator(m.db, &dynamodb.ScanInput{TableName: aws.String(m.name), ConsistentRead: aws.Bool(true)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(context.Background())
+		if err != nil {
+			m.t.Fatal(err)
+		}
+		out = append(out, page.Items...)
+	}
+	return out
+}
+
+// TestMigrationResumesAfterAFailureAndCountsOnce makes a first run fail after the counters'
+// transaction committed but its answer was lost (and on the first contact's transaction), then
+// runs again: the second run finishes the work and adds the legacy counts once, not twice.
+func TestMigrationResumesAfterAFailureAndCountsOnce(t *testing.T) {
+	var faults atomic.Bool
+	faults.Store(true)
+	lost := errors.New("injected: connection reset after the transaction was sent")
+	var m *migration
+	m = newMigration(t, func(db store.DB) store.DB {
+		return hooked{DB: db,
+			before: func(in *dynamodb.TransactWriteItemsInput) error {
+				if first := in.TransactItems[0].ConditionCheck; faults.Load() && first != nil &&
+					strings.HasPrefix(first.Key[table.SK].(*types.AttributeValueMemberS).Value, table.ContactPrefix) {
+					return errors.New("injected: throttled") // a contact's index transaction
+				}
+				return nil
+			},
+			after: func(in *dynamodb.TransactWriteItemsInput) error {
+				if faults.Load() && touches(in, "update", table.AccountSK) {
+					return lost
+				}
+				return nil
+			}}
+	})
+	a := m.legacyAccount("Legacy Co", []string{"billing", "service", "security", "marketing"}, [][]string{
+		{"ada@legacy.example", "Ada", "Lovelace", "security billing"},
+		{"bob@legacy.example", "Bob", "Builder", "marketing"},
+	})
+	if _, err := m.s.Migrate(context.Background(), nil); !errors.Is(err, lost) {
+		t.Fatalf("first run: %v, want the injected fault", err)
+	}
+	if n := m.counter(a.id, "security"); n != 2 {
+		t.Fatalf("after the failed run: security counter %d, want 2 (the transaction committed)", n)
+	}
+	faults.Store(false)
+	m.rec.Take()
+	rep := m.migrate()
+	t.Logf("second run: %+v", rep)
+	if rep.From != 1 || rep.Counters != 0 || rep.Contacts != 2 {
+		t.Errorf("second run: %+v, want from 1, no counters moved again, 2 contacts indexed", rep)
+	}
+	for typ, want := range map[string]int{"billing": 2, "service": 1, "security": 2, "marketing": 2} {
+		if n := m.counter(a.id, typ); n != want {
+			t.Errorf("counter %s: %d, want %d (the legacy count, once)", typ, n, want)
+		}
+	}
+	wantEqual(t, "?q=b", m.found(a.member, a.id, store.ContactFilter{Text: "b"}), []string{"bob@legacy.example"})
+	if rep := m.migrate(); !rep.Current {
+		t.Errorf("third run: %+v, want Current", rep)
+	}
 }
