@@ -43,6 +43,7 @@ help:
 	@echo 'make web                 build the console (web/dist): API types from docs/openapi.json, type check, Vite build'
 	@echo 'make screens             run the console browser walk, saving screenshots to docs/screens'
 	@echo 'make build / synth / deploy / diff   CDK targets (infra/cdk.mk), e.g. make synth STAGE=dev'
+	@echo 'make migrate STAGE=prod  bring a deployed table up to the layout the code writes (make deploy runs it; make dev does it locally)'
 	@echo 'make invoke FN=get-catalog EVENT=events/http/get-catalog.json   run a real bootstrap under a Runtime API emulator'
 	@echo 'make redrive-local       send again what the local stream poller dead-lettered (never twice what SES accepted)'
 

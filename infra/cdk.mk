@@ -10,6 +10,7 @@
 #   make smoke  STAGE=prod URL=https://…   read-only checks against the deployed API (TOKEN=… adds reads)
 #   make rotate-signing-key STAGE=prod      new invitation signing key; links made with the previous one still work
 #   make redrive STAGE=prod                 re-drive the email dead-letter queue (never twice what SES accepted)
+#   make migrate STAGE=prod                 bring the stage's table up to the layout the code writes (make deploy runs it)
 #
 # Every target that talks to AWS checks the stage name and then the credentials before building
 # anything, and says what to set (docs/deploy.md is the guide).
@@ -33,7 +34,7 @@ LAMBDA_BUDGET_BYTES := 10485760
 # (issue 13 item 7: each function links only its own operation).
 LAMBDA_GOFLAGS := -tags lambda.norpc -trimpath -buildvcs=false -ldflags "-s -w -buildid="
 
-.PHONY: build sizes synth diff deploy bootstrap smoke rotate-signing-key redrive check-stage check-credentials
+.PHONY: build sizes synth diff deploy bootstrap smoke rotate-signing-key redrive migrate check-stage check-credentials
 
 DEPLOY_GUIDE := docs/deploy.md
 STAGE_INFO := node $(NODE_DIR)/stage.js
@@ -90,7 +91,7 @@ fi
 endef
 
 synth: check-stage
-diff deploy bootstrap rotate-signing-key: check-credentials
+diff deploy bootstrap rotate-signing-key migrate: check-credentials
 synth diff deploy bootstrap: | $(NODE_DIR)/node_modules
 
 synth:
@@ -102,9 +103,12 @@ diff:
 	@$(MAKE) --no-print-directory build web
 	$(CDK_ENV) $(CDK_CLI) diff $(CDK_ARGS)
 
+# After the stack (and, in prod, CodeDeploy's traffic shift) is done, the table's data is brought
+# up to the layout the deployed code writes: one read when it is there already (docs/deploy.md).
 deploy:
 	@$(MAKE) --no-print-directory build web
 	$(CDK_ENV) $(CDK_CLI) deploy --require-approval broadening $(CDK_ARGS)
+	@$(MAKE) --no-print-directory migrate STAGE=$(STAGE)
 
 # The CDK's bootstrap stack (asset bucket, roles) in the stage's pinned account and region.
 bootstrap:
@@ -142,3 +146,16 @@ redrive:
 		echo "make redrive: no EmailDeadLetterQueueUrl output on stack Rollcall-$(STAGE) in $$region: is the stage deployed?" >&2; exit 1; }; \
 	eval "$$(aws configure export-credentials --format env)" && export AWS_REGION=$$region && \
 	$(GO) run ./infra/cmd/redrive -queue-url "$$url" -function rollcall-$(STAGE)-send-emails:live
+
+# Brings the stage's table up to the layout the code writes (store.Migrate: contact index items,
+# per-type recipient counters, membership copies of the account's name and type), with the
+# operator's credentials (the AWS CLI's current profile), while the deployed code serves: safe to
+# run at any time, again after a failure (it resumes), and one read once done. make deploy runs it.
+migrate:
+	@command -v aws >/dev/null 2>&1 || { echo "make migrate needs the AWS CLI (aws); see $(DEPLOY_GUIDE)" >&2; exit 1; }
+	@region=$$($(STAGE_INFO) $(STAGE) region); \
+	tbl=$$(aws cloudformation describe-stacks --region $$region --stack-name Rollcall-$(STAGE) \
+		--query "Stacks[0].Outputs[?OutputKey=='TableName'].OutputValue" --output text) && [ -n "$$tbl" ] && [ "$$tbl" != None ] || { \
+		echo "make migrate: no TableName output on stack Rollcall-$(STAGE) in $$region: is the stage deployed?" >&2; exit 1; }; \
+	eval "$$(aws configure export-credentials --format env)" && export AWS_REGION=$$region && \
+	$(GO) run ./infra/cmd/migrate -table "$$tbl"

@@ -47,6 +47,7 @@ import (
 	"rollcall/shared/reqlog"
 	"rollcall/shared/sesevents"
 	"rollcall/shared/signingkey"
+	"rollcall/shared/store"
 	"rollcall/shared/table"
 )
 
@@ -299,6 +300,7 @@ var services = []service{
 	{"ports", checkPorts},
 	{"DynamoDB Local", startDynamoDB},
 	{"table", createTable},
+	{"migration", migrateTable},
 	{"SES v2 emulator", startSES},
 	{"API gateway", serveAPI},
 	{"stream poller", startPoller},
@@ -607,6 +609,21 @@ func createTable(ctx context.Context, s *stack) (func(), error) {
 		return nil, fmt.Errorf("describe table %s: %w", s.cfg.TableName, err)
 	default:
 		s.announce("table", s.cfg.TableName+" (exists)")
+	}
+	return func() {}, nil
+}
+
+// migrateTable brings a table kept from an earlier run (.local/dynamodb) up to the layout the code
+// writes (store.Migrate), before the API serves it; once it is, this is one GetItem.
+func migrateTable(ctx context.Context, s *stack) (func(), error) {
+	st := store.New(s.db, s.cfg.TableName, s.cfg.Catalog, func() time.Time { return time.Now().UTC() })
+	rep, err := st.Migrate(ctx, s.log)
+	if err != nil {
+		return nil, fmt.Errorf("migrate table %s: %w (start again to resume; make reset empties the local data)", s.cfg.TableName, err)
+	}
+	if !rep.Current && rep.Accounts > 0 { // a table kept from a run of older code
+		s.announce("migration", fmt.Sprintf("table layout %d -> %d: %d accounts, %d counters moved, %d memberships, %d contacts indexed",
+			rep.From, rep.To, rep.Accounts, rep.Counters, rep.Memberships, rep.Contacts))
 	}
 	return func() {}, nil
 }
