@@ -78,8 +78,8 @@ const migrationConcurrency = 4
 //     and removed from the account item in one transaction conditioned on the map being as read:
 //     exactly once, whoever runs concurrently;
 //   - then (a second pass, after every account's first) each contact that lacks one of its index
-//     items gets them all, in one transaction per contact conditioned on the contact's version as
-//     read (and its existence); a contact changed meanwhile is read again and indexed anew.
+//     items gets them all, in one transaction per contact conditioned on the contact's existence,
+//     version and email status as read; a contact changed meanwhile is read again and indexed anew.
 //
 // Writes carry no audit entry: they change the layout, not what the API shows. log (nil for
 // none) gets one line per pass and per account that needed work. Errors: ErrSchemaNewer, a
@@ -274,6 +274,20 @@ func (s *Store) queryPrefix(ctx context.Context, accountID, prefix string, proje
 // stale is the onFail of the migration's conditions: whatever changed, read again.
 func stale(item) error { return errStale }
 
+// asStored is an attribute value as read, for a condition that it is still the same: compared as
+// DynamoDB stored it, not as this code would encode it again.
+type asStored struct{ av types.AttributeValue }
+
+func (a asStored) MarshalDynamoDBAttributeValue() (types.AttributeValue, error) { return a.av, nil }
+
+// unchanged is the condition that attribute name still holds what read holds (absent included).
+func unchanged(read item, name string) expression.ConditionBuilder {
+	if av, ok := read[name]; ok {
+		return expression.Name(name).Equal(expression.Value(asStored{av}))
+	}
+	return expression.AttributeNotExists(expression.Name(name))
+}
+
 // migrateMemberships gives the memberships of account id that lack them the account's name and
 // type, in transactions that check the account still has the ones read. It returns how many it
 // wrote and how often it had to read again.
@@ -339,15 +353,12 @@ func (s *Store) migrateCounters(ctx context.Context, id string) (moved bool, ret
 			return false, retries, nil // migrated, or written by the current code
 		}
 		var counts map[string]int
-		cond := expression.AttributeExists(expression.Name(legacyRecipients))
 		if m, isMap := legacy.(*types.AttributeValueMemberM); isMap {
 			if err := attributevalue.UnmarshalMap(m.Value, &counts); err != nil {
 				return false, retries, fmt.Errorf("legacy recipient counts: %w", err)
 			}
-			if len(counts) > 0 {
-				cond = expression.Name(legacyRecipients).Equal(expression.Value(counts)) // the map as read
-			}
 		}
+		cond := unchanged(it, legacyRecipients) // the map as read: an old-code write meanwhile makes this read again
 		t := s.txn()
 		for _, typ := range slices.Sorted(maps.Keys(counts)) {
 			if counts[typ] == 0 {
@@ -388,7 +399,7 @@ func (s *Store) migrateContacts(ctx context.Context, id string) (indexed, retrie
 			return 0, 0, err
 		}
 	}
-	var todo []contactItem
+	var todo []item
 	err = s.queryPrefix(ctx, id, table.ContactPrefix, nil, func(it item) error {
 		c, err := decodeContact(it)
 		if err != nil {
@@ -396,7 +407,7 @@ func (s *Store) migrateContacts(ctx context.Context, id string) (indexed, retrie
 		}
 		for _, ix := range contactIndex(c.Contact) {
 			if !have[ix.SK] {
-				todo = append(todo, c)
+				todo = append(todo, it)
 				break
 			}
 		}
@@ -418,7 +429,7 @@ func (s *Store) migrateContacts(ctx context.Context, id string) (indexed, retrie
 				indexed++
 			}
 			if err != nil {
-				return fmt.Errorf("contact %s: %w", c.ID, err)
+				return fmt.Errorf("contact %v: %w", c[table.SK], err)
 			}
 			return nil
 		})
@@ -427,17 +438,25 @@ func (s *Store) migrateContacts(ctx context.Context, id string) (indexed, retrie
 	return indexed, retries, err
 }
 
-// indexLegacyContact writes the index items of contact cur (as read) in one transaction
-// conditioned on the contact still existing at the version read; when it changed meanwhile it is
-// read again and indexed as it is then (a deleted contact is left alone). The store's own index
-// builder (contactIndex) makes the items. done reports whether it wrote them.
-func (s *Store) indexLegacyContact(ctx context.Context, cur contactItem) (done bool, retries int, err error) {
+// indexLegacyContact writes the index items of contact read (the item as read) in one
+// transaction conditioned on the contact still existing with the version and email status read
+// (the stream function marks a bounce on the contact, then on its index items if they exist);
+// when it changed meanwhile it is read again and indexed as it is then (a deleted contact is left
+// alone). The store's own index builder (txn.indexContact) makes the items. done reports whether
+// it wrote them.
+func (s *Store) indexLegacyContact(ctx context.Context, read item) (done bool, retries int, err error) {
 	for attempt := 1; ; attempt++ {
+		cur, err := decodeContact(read)
+		if err != nil {
+			return false, retries, err
+		}
 		t := s.txn()
-		asRead := expression.AttributeExists(expression.Name(table.PK)).And(expression.Name("version").Equal(expression.Value(cur.Version)))
+		asRead := expression.AttributeExists(expression.Name(table.PK)).
+			And(expression.Name("version").Equal(expression.Value(cur.Version))).
+			And(unchanged(read, "emailStatus"))
 		t.check(cur.Key, asRead, stale)
 		t.indexContact(nil, &cur.Contact)
-		err := t.run(ctx)
+		err = t.run(ctx)
 		if !errors.Is(err, errStale) {
 			return err == nil, retries, err
 		}
@@ -445,12 +464,8 @@ func (s *Store) indexLegacyContact(ctx context.Context, cur contactItem) (done b
 			return false, retries, fmt.Errorf("the contact kept changing during %d attempts: %w", attempt, err)
 		}
 		retries++
-		it, err := s.get(ctx, cur.Key)
-		if err != nil || it == nil {
+		if read, err = s.get(ctx, cur.Key); err != nil || read == nil {
 			return false, retries, err // deleted meanwhile: its index items went with it
-		}
-		if cur, err = decodeContact(it); err != nil {
-			return false, retries, err
 		}
 	}
 }

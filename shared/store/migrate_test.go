@@ -421,7 +421,7 @@ func TestMigrationUnderConcurrentLiveWrites(t *testing.T) {
 	ctx := context.Background()
 	var m *migration
 	var la legacyAccount
-	var renamed, oldCodeCount, liveCreate, adaUpdate, bobDelete sync.Once
+	var renamed, oldCodeCount, liveCreate, adaUpdate, bobDelete, cyBounce sync.Once
 	fail := func(err error) {
 		if err != nil {
 			t.Error(err)
@@ -429,7 +429,7 @@ func TestMigrationUnderConcurrentLiveWrites(t *testing.T) {
 	}
 	m = newMigration(t, func(db store.DB) store.DB {
 		return hooked{DB: db, before: func(in *dynamodb.TransactWriteItemsInput) error {
-			ada, bob := la.contacts["ada@legacy.example"], la.contacts["bob@legacy.example"]
+			ada, bob, cy := la.contacts["ada@legacy.example"], la.contacts["bob@legacy.example"], la.contacts["cy@legacy.example"]
 			switch {
 			case touches(in, "update", table.User(la.id, la.member.Sub).SK):
 				renamed.Do(func() {
@@ -459,6 +459,19 @@ func TestMigrationUnderConcurrentLiveWrites(t *testing.T) {
 				})
 			case touches(in, "check", table.Contact(la.id, bob.ID).SK):
 				bobDelete.Do(func() { fail(m.live.DeleteContact(ctx, migOperator, la.id, bob.ID, 0)) })
+			case touches(in, "check", table.Contact(la.id, cy.ID).SK):
+				cyBounce.Do(func() {
+					// The stream function marks a hard bounce on the contact as sesevents does (no new
+					// version), then on its index items, which do not exist yet.
+					k, _ := attributevalue.MarshalMap(table.Contact(la.id, cy.ID))
+					st, _ := attributevalue.Marshal(domain.EmailStatus{Status: domain.EmailUndeliverable, At: time.Now().UTC(), Reason: "bounce"})
+					gpk, gsk := table.UndeliverableContactGSI1(la.id, cy.ID)
+					_, err := m.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(m.name), Key: k,
+						UpdateExpression: aws.String("SET emailStatus = :s, GSI1PK = :p, GSI1SK = :k"),
+						ExpressionAttributeValues: map[string]types.AttributeValue{":s": st,
+							":p": &types.AttributeValueMemberS{Value: gpk}, ":k": &types.AttributeValueMemberS{Value: gsk}}})
+					fail(err)
+				})
 			}
 			return nil
 		}}
@@ -471,8 +484,8 @@ func TestMigrationUnderConcurrentLiveWrites(t *testing.T) {
 	})
 	rep := m.migrate()
 	t.Logf("report: %+v", rep)
-	if rep.Retries != 4 {
-		t.Errorf("retries: %d, want 4 (membership, counters, ada, bob)", rep.Retries)
+	if rep.Retries != 5 {
+		t.Errorf("retries: %d, want 5 (membership, counters, ada, bob, cy)", rep.Retries)
 	}
 	// Security: legacy 3, +1 by the old code, +1 (eve) by the current code, -1 (ada's update),
 	// -1 (bob's delete).
@@ -487,6 +500,11 @@ func TestMigrationUnderConcurrentLiveWrites(t *testing.T) {
 	wantEqual(t, "?q=bob", m.found(la.member, la.id, store.ContactFilter{Text: "bob"}), nil)
 	wantEqual(t, "?emailType=security", m.found(la.member, la.id, store.ContactFilter{EmailType: "security"}), []string{"cy@legacy.example", "eve@legacy.example"})
 	wantEqual(t, "?emailType=billing", m.found(la.member, la.id, store.ContactFilter{EmailType: "billing"}), []string{"ada@legacy.example"})
+	// cy's entries carry the bounce marked between the migration's read and its write.
+	page, err := m.live.ListContacts(ctx, la.member, la.id, store.ContactFilter{Text: "twain"}, store.MaxLimit, "")
+	if err != nil || len(page.Items) != 1 || page.Items[0].EmailStatus == nil || page.Items[0].EmailStatus.Status != domain.EmailUndeliverable {
+		t.Errorf("?q=twain: %+v, %v; want cy, undeliverable", page.Items, err)
+	}
 	// Nothing of bob's is left behind.
 	bob := la.contacts["bob@legacy.example"].ID
 	for _, it := range m.scan() {
