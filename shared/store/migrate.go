@@ -106,6 +106,9 @@ func (s *Store) Migrate(ctx context.Context, log *slog.Logger) (MigrationReport,
 		return rep, err
 	}
 	rep.Accounts = len(ids)
+	if len(ids) == 0 {
+		return rep, s.recordSchema(ctx) // a new table: nothing to bring up to date
+	}
 	log.Info("migration: table layout", "from", rep.From, "to", SchemaVersion, "accounts", len(ids))
 	var mu sync.Mutex
 	add := func(f func(*MigrationReport)) {
