@@ -23,10 +23,11 @@ import (
 
 // SchemaVersion is the layout of the table this code reads and writes. Version 1 (no schema
 // item) is the layout before issue 12: recipient counts in the account item's "recipients" map,
-// no contact index items, memberships without the account's name and type. Version 2 adds the
-// contact index items (CSEARCH#, CTYPE#), one counter item per email type (RECIPIENTS#<type>)
-// and the copies of the account's name and type on memberships. Migrate brings a table from 1
-// to 2.
+// no contact index items, memberships without the account's name and type, accounts without
+// their owner's login email. Version 2 adds the contact index items (CSEARCH#, CTYPE#), one
+// counter item per email type (RECIPIENTS#<type>), the copies of the account's name and type on
+// memberships and the owner's login email on accounts (ownerLogin). Migrate brings a table from
+// 1 to 2.
 const SchemaVersion = 2
 
 const entitySchema = "schema"
@@ -55,6 +56,7 @@ type MigrationReport struct {
 	Accounts    int  // accounts looked at
 	Counters    int  // accounts whose counts moved from the account item to counter items
 	Memberships int  // membership items given their account's name and type
+	OwnerLogins int  // accounts given their owner's login email (ownerLogin)
 	Contacts    int  // contacts whose index items were written
 	Retries     int  // writes that lost to a concurrent change and were redone after a fresh read
 }
@@ -77,6 +79,8 @@ const migrationConcurrency = 4
 //     (n = if_not_exists(n, 0) + legacy, so what the current code counted since its deploy is kept)
 //     and removed from the account item in one transaction conditioned on the map being as read:
 //     exactly once, whoever runs concurrently;
+//   - an account whose owner accepted before accounts kept the owner's login email gets it from
+//     the owner's membership, conditioned on the same owner and on its still lacking it;
 //   - then (a second pass, after every account's first) each contact that lacks one of its index
 //     items gets them all, in one transaction per contact conditioned on the contact's existence,
 //     version and email status as read; a contact changed meanwhile is read again and indexed anew.
@@ -130,14 +134,21 @@ func (s *Store) Migrate(ctx context.Context, log *slog.Logger) (MigrationReport,
 			if err != nil {
 				return fmt.Errorf("account %s: counters: %w", id, err)
 			}
-			if m > 0 || c {
-				log.Debug("migration: account", "account", id, "memberships", m, "counters", c)
+			o, ol, err := s.migrateOwnerLogin(gctx, id)
+			if err != nil {
+				return fmt.Errorf("account %s: owner login: %w", id, err)
+			}
+			if m > 0 || c || o {
+				log.Debug("migration: account", "account", id, "memberships", m, "counters", c, "ownerLogin", o)
 			}
 			add(func(r *MigrationReport) {
 				r.Memberships += m
-				r.Retries += mr + cr
+				r.Retries += mr + cr + ol
 				if c {
 					r.Counters++
+				}
+				if o {
+					r.OwnerLogins++
 				}
 			})
 			return nil
@@ -146,7 +157,7 @@ func (s *Store) Migrate(ctx context.Context, log *slog.Logger) (MigrationReport,
 	if err := g.Wait(); err != nil {
 		return rep, err
 	}
-	log.Info("migration: memberships and counters done", "memberships", rep.Memberships, "counters", rep.Counters)
+	log.Info("migration: memberships, counters and owner logins done", "memberships", rep.Memberships, "counters", rep.Counters, "ownerLogins", rep.OwnerLogins)
 	// Pass 2: the contacts' index items.
 	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(migrationConcurrency)
@@ -380,6 +391,43 @@ func (s *Store) migrateCounters(ctx context.Context, id string) (moved bool, ret
 		}
 		if attempt == maxOptimisticAttempts {
 			return false, retries, fmt.Errorf("the legacy counts kept changing during %d attempts: %w", attempt, err)
+		}
+		retries++
+	}
+}
+
+// migrateOwnerLogin gives account id, when its owner accepted before the account kept the
+// owner's login email (ownerLogin, which an operator's ownership transfer uses instead of reading
+// the owner's membership), that email from the owner's membership (a membership's email never
+// changes), conditioned on the account still having the owner read and no ownerLogin. It reports
+// whether it wrote it.
+func (s *Store) migrateOwnerLogin(ctx context.Context, id string) (written bool, retries int, err error) {
+	for attempt := 1; ; attempt++ {
+		it, err := s.get(ctx, table.Account(id))
+		if err != nil || it == nil {
+			return false, retries, err
+		}
+		acc, err := decodeAccount(it)
+		if err != nil || acc.OwnerSub == "" || acc.OwnerLogin != "" {
+			return false, retries, err
+		}
+		m, err := s.get(ctx, table.User(id, acc.OwnerSub))
+		if err != nil || m == nil {
+			return false, retries, err // no membership to copy from: the transfer reads it as before
+		}
+		var u userItem
+		if err := attributevalue.UnmarshalMap(m, &u); err != nil {
+			return false, retries, err
+		}
+		t := s.txn()
+		cond := expression.Name("ownerSub").Equal(expression.Value(acc.OwnerSub)).And(expression.AttributeNotExists(expression.Name("ownerLogin")))
+		t.update(table.Account(id), expression.Set(expression.Name("ownerLogin"), expression.Value(u.Email)), &cond, stale)
+		err = t.run(ctx)
+		if !errors.Is(err, errStale) {
+			return err == nil, retries, err
+		}
+		if attempt == maxOptimisticAttempts {
+			return false, retries, fmt.Errorf("the owner kept changing during %d attempts: %w", attempt, err)
 		}
 		retries++
 	}

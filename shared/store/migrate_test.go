@@ -150,7 +150,12 @@ func (m *migration) legacyAccount(name string, ownerTypes []string, contacts [][
 	}
 	site := domain.Site{ID: ids.New(ids.Site), AccountID: id, Name: domain.MainSiteName(acc), Main: true}
 	m.put(legacyAccountItem{Key: table.Account(id), GSI1PK: table.AccountsGSI1PK, GSI1SK: table.AccountsGSI1SK(acc.Name, id),
-		Entity: "account", MainSiteID: site.ID, Account: acc, Recipients: counts})
+		Entity: "account", MainSiteID: site.ID, OwnerSub: id + "-owner", Account: acc, Recipients: counts})
+	// The owner accepted its invitation (with another login email than the owner email).
+	owner := domain.User{ID: id + "-owner", AccountID: id, Email: "olive@login.example", Role: domain.RoleOwner, Permissions: []string{}, JoinedAt: created}
+	opk, osk := table.UserGSI1(id, owner.ID)
+	m.put(legacyUserItem{Key: table.User(id, owner.ID), GSI1PK: opk, GSI1SK: osk, Entity: "user", User: owner})
+	m.put(legacyUserEmailItem{Key: table.UserEmail(id, domain.NormaliseEmail(owner.Email)), Entity: "userEmail", Sub: owner.ID})
 	m.put(legacySiteItem{Key: table.Site(id, site.ID), GSI1PK: table.SitesGSI1PK(id), GSI1SK: site.ID, Entity: "site", Site: site})
 	m.put(legacyUserEmailItem{Key: table.UserEmail(id, domain.NormaliseEmail(acc.Owner.Email)), Entity: "userEmail", Owner: true})
 	sub := id + "-user"
@@ -296,8 +301,8 @@ func TestMigrationBringsLegacyDataUpToTheCurrentLayout(t *testing.T) {
 
 	rep := m.migrate()
 	t.Logf("first run: %+v", rep)
-	if rep.From != 1 || rep.To != store.SchemaVersion || rep.Current || rep.Accounts != 2 || rep.Counters != 2 || rep.Memberships != 2 || rep.Contacts != 2 {
-		t.Errorf("report %+v: want from 1, 2 accounts, 2 counters moved, 2 memberships, 2 contacts (ada and cy: bob was indexed by its update, dee by its create)", rep)
+	if rep.From != 1 || rep.To != store.SchemaVersion || rep.Current || rep.Accounts != 2 || rep.Counters != 2 || rep.Memberships != 4 || rep.OwnerLogins != 2 || rep.Contacts != 2 {
+		t.Errorf("report %+v: want from 1, 2 accounts, 2 counters moved, 4 memberships (an owner and a user each), 2 owner logins, 2 contacts (ada and cy: bob was indexed by its update, dee by its create)", rep)
 	}
 	writes, calls := m.writes()
 	t.Logf("first run: %d calls, %d writes", len(calls), writes)
@@ -335,6 +340,9 @@ func TestMigrationBringsLegacyDataUpToTheCurrentLayout(t *testing.T) {
 	if _, ok := out.Item["recipients"]; ok {
 		t.Error("the account item still holds the legacy counts")
 	}
+	if login, ok := out.Item["ownerLogin"].(*types.AttributeValueMemberS); !ok || login.Value != "olive@login.example" {
+		t.Errorf("the account's ownerLogin after the migration: %v, want the owner membership's email", out.Item["ownerLogin"])
+	}
 
 	// A second run reads the schema item and nothing else.
 	if rep := m.migrate(); !rep.Current || rep.From != store.SchemaVersion {
@@ -349,7 +357,7 @@ func TestMigrationBringsLegacyDataUpToTheCurrentLayout(t *testing.T) {
 	if _, err := m.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(m.name), Key: k}); err != nil {
 		t.Fatal(err)
 	}
-	if rep := m.migrate(); rep.Counters+rep.Memberships+rep.Contacts != 0 {
+	if rep := m.migrate(); rep.Counters+rep.Memberships+rep.OwnerLogins+rep.Contacts != 0 {
 		t.Errorf("a run over migrated data changed something: %+v", rep)
 	}
 	if writes, calls := m.writes(); writes != 1 {

@@ -64,6 +64,6 @@ func main() {
 		fmt.Printf("%s: already at layout %d, nothing to do\n", *tableName, rep.To)
 		return
 	}
-	fmt.Printf("%s: layout %d -> %d in %s: %d accounts; %d moved their recipient counts to counter items, %d memberships given the account's name and type, %d contacts indexed, %d writes redone after losing to a concurrent change\n",
-		*tableName, rep.From, rep.To, time.Since(start).Round(time.Millisecond), rep.Accounts, rep.Counters, rep.Memberships, rep.Contacts, rep.Retries)
+	fmt.Printf("%s: layout %d -> %d in %s: %d accounts; %d moved their recipient counts to counter items, %d memberships given the account's name and type, %d accounts given their owner's login email, %d contacts indexed, %d writes redone after losing to a concurrent change\n",
+		*tableName, rep.From, rep.To, time.Since(start).Round(time.Millisecond), rep.Accounts, rep.Counters, rep.Memberships, rep.OwnerLogins, rep.Contacts, rep.Retries)
 }
