@@ -51,8 +51,6 @@ var depthExceptions = map[string]string{
 		"which the first read returns: the transaction that would create the invitation fails on them and the change is written again without it",
 	"delete-contact (150 relationships)": "a transaction holds at most 100 items: relationships beyond that are removed first, " +
 		"each transaction under the contact's version (one after another), so that a delete stopped half-way leaves a consistent contact",
-	"list-contacts (10,000 contacts, ?q= matching all, ?emailType= 3)": "with both filters the type filters the search entries: " +
-		"a page may read up to 10 pages of them",
 }
 
 // depthCase is one measured request.

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/smithy-go"
+	"golang.org/x/sync/errgroup"
 
 	"rollcall/shared/apperr"
 	"rollcall/shared/auth"
@@ -37,7 +38,15 @@ type contactIndexItem struct {
 	Entity string `dynamodbav:"entity"`
 	domain.Contact
 	Terms []string `dynamodbav:"terms,omitempty"` // search entries: all the contact's terms, to show it once
+	// TermsText is, on email-type entries, the contact's terms each after termsSeparator, so that
+	// a filter contains(termsText, separator+query) finds the entries with a term the query
+	// starts (?q= with ?emailType=).
+	TermsText string `dynamodbav:"termsText,omitempty"`
 }
+
+// termsSeparator comes before each term in TermsText; folded terms never hold it (FoldSearch
+// keeps no control characters of validated emails and names).
+const termsSeparator = "\x1f"
 
 // contactIndex returns the index items of contact c (keys: table.ContactIndex).
 func contactIndex(c domain.Contact) []contactIndexItem {
@@ -49,7 +58,7 @@ func contactIndex(c domain.Contact) []contactIndexItem {
 		if i < len(terms) {
 			out[i] = contactIndexItem{Key: k, Entity: entityContactSearch, Contact: c, Terms: terms}
 		} else {
-			out[i] = contactIndexItem{Key: k, Entity: entityContactType, Contact: c}
+			out[i] = contactIndexItem{Key: k, Entity: entityContactType, Contact: c, TermsText: termsSeparator + strings.Join(terms, termsSeparator)}
 		}
 	}
 	return out
@@ -80,24 +89,48 @@ func (t *txn) indexContact(before, after *domain.Contact) {
 func contactIndexCount(c domain.Contact) int { return len(domain.SearchTerms(c)) + len(c.EmailTypes) }
 
 // searchContacts lists the contacts of account accountID that a search for folded (a folded
-// ?q=) finds, ordered by the term that matched, each once, optionally only those receiving
-// emailType. Without emailType a page is one Query: it reads at most 4·limit entries (a contact
-// has at most four terms), skips the entries of contacts already listed under an earlier term, and
-// its cursor is the last entry used. With emailType, the type is a filter on the search entries and
-// a page may take up to maxPagesPerList Queries (docs/decisions.md).
+// ?q=) finds, each once, optionally only those receiving emailType.
+//
+// Without emailType it reads the search entries in term order: a page is one Query of at most
+// 4·limit entries (a contact has at most four terms, so they hold limit contacts unless some were
+// listed on an earlier page, when a further Query follows), skips the entries of contacts listed
+// under an earlier term, and its cursor is the last entry used.
+//
+// With emailType, two Queries run in parallel, one round trip: the search entries filtered by
+// the type (up to 1,000 entries read) and the type's entries filtered by the search
+// (termsText). When the type's entries were read to their end, the page is theirs (contact id
+// order; a type with few recipients); otherwise it is the search's (term order), which may hold
+// fewer than limit contacts, even none, and still have a next cursor (docs/decisions.md). A
+// cursor (always the search's: the type's page has none) continues the search, one Query per
+// page.
 func (s *Store) searchContacts(ctx context.Context, caller auth.Caller, accountID, folded, emailType string, limit int, cursor string) (Page[domain.Contact], error) {
-	var filter *expression.ConditionBuilder
+	var typed *expression.ConditionBuilder
 	if emailType != "" {
 		c := expression.Contains(expression.Name("emailTypes"), emailType)
-		filter = &c
+		typed = &c
 	}
-	q, err := prefixQuery(accountID, table.ContactSearchPrefix(folded), filter, false, limit, cursor)
+	q, err := prefixQuery(accountID, table.ContactSearchPrefix(folded), typed, false, limit, cursor)
 	if err != nil {
 		return Page[domain.Contact]{}, err
 	}
+	var byType listQuery // the type's entries whose terms match, when both filters are given
+	if emailType != "" {
+		found := expression.Contains(expression.Name("termsText"), termsSeparator+folded)
+		if byType, err = prefixQuery(accountID, table.ContactTypePrefix(emailType), &found, false, limit, cursor); err != nil {
+			return Page[domain.Contact]{}, err
+		}
+		byType.maxPages = 1
+	}
 	var page Page[domain.Contact]
 	_, err = s.queryAuthorized(ctx, caller, accountID, needContactsRead, func(ctx context.Context) error {
-		page, err = s.search(ctx, q, accountID, folded)
+		switch {
+		case emailType == "":
+			page, err = s.search(ctx, q, accountID, folded, maxPagesPerList)
+		case cursor != "":
+			page, err = s.search(ctx, q, accountID, folded, 1)
+		default:
+			page, err = s.searchBoth(ctx, q, byType, accountID, folded)
+		}
 		return err
 	})
 	if err != nil {
@@ -106,7 +139,35 @@ func (s *Store) searchContacts(ctx context.Context, caller auth.Caller, accountI
 	return page, nil
 }
 
-func (s *Store) search(ctx context.Context, q listQuery, accountID, folded string) (Page[domain.Contact], error) {
+// searchBoth runs the first page of a search with a type filter: search entries q and type
+// entries byType (one Query of at most MaxLimit entries) in parallel; the type's page when it is
+// complete, else the search's.
+func (s *Store) searchBoth(ctx context.Context, q, byType listQuery, accountID, folded string) (Page[domain.Contact], error) {
+	var bySearch, typePage Page[domain.Contact]
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) { bySearch, err = s.search(gctx, q, accountID, folded, 1); return err })
+	g.Go(func() (err error) { typePage, err = s.typeEntries(gctx, byType); return err })
+	if err := g.Wait(); err != nil {
+		return Page[domain.Contact]{}, err
+	}
+	if typePage.Next == "" {
+		return typePage, nil
+	}
+	return bySearch, nil
+}
+
+// typeEntries is one page of email-type entries (one Query), as contacts.
+func (s *Store) typeEntries(ctx context.Context, q listQuery) (Page[domain.Contact], error) {
+	items, next, err := s.list(ctx, q)
+	if err != nil {
+		return Page[domain.Contact]{}, err
+	}
+	cs, err := unmarshalAll[domain.Contact](items)
+	return Page[domain.Contact]{Items: cs, Next: next}, err
+}
+
+// search reads search entries q (at most rounds Queries) into a page of contacts, each once.
+func (s *Store) search(ctx context.Context, q listQuery, accountID, folded string, rounds int) (Page[domain.Contact], error) {
 	in := q.in
 	in.TableName = aws.String(s.table)
 	if q.cursor != "" {
@@ -116,10 +177,14 @@ func (s *Store) search(ctx context.Context, q listQuery, accountID, folded strin
 		}
 		in.ExclusiveStartKey = start
 	}
+	read := min(4*q.limit, 1000)
+	if q.filtered {
+		read = 1000 // a filter keeps few: read what one Query may
+	}
 	page := Page[domain.Contact]{Items: []domain.Contact{}}
 	seen := map[string]bool{}
 	for n := 1; ; n++ {
-		in.Limit = aws.Int32(int32(min(4*q.limit, 1000)))
+		in.Limit = aws.Int32(int32(read))
 		out, err := s.db.Query(ctx, &in)
 		var invalid smithy.APIError
 		if err != nil && n == 1 && q.cursor != "" && errors.As(err, &invalid) && invalid.ErrorCode() == "ValidationException" {
@@ -149,7 +214,7 @@ func (s *Store) search(ctx context.Context, q listQuery, accountID, folded strin
 			return page, nil
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
-		if n == maxPagesPerList {
+		if n == rounds {
 			page.Next, err = q.encodeCursor(out.LastEvaluatedKey)
 			return page, err
 		}

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -158,5 +159,83 @@ func TestSearchFindsPrefixesOnceFoldedAndPagesWithOneQuery(t *testing.T) {
 	}
 	if got := names(search("z", 10, "")); !slices.Equal(got, []string{"zed@example.com", "anna@example.com"}) {
 		t.Errorf("after delete: %v", got)
+	}
+}
+
+// TestSearchWithATypeIsOneRoundTrip: ?q= with ?emailType= runs the search entries (filtered by
+// the type) and the type's entries (filtered by the search) side by side: a type with few
+// recipients answers from its own entries, complete, in id order; a selective search from the
+// search entries; each page is one round of Queries, and a cursor continues the search.
+func TestSearchWithATypeIsOneRoundTrip(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a := f.account(domain.AccountCustomer)
+	var want []string // the marketing recipients named Ann*, in id order
+	for i := range 150 {
+		in := domain.CreateContactInput{Email: fmt.Sprintf("ann%03d@example.com", i), FirstName: "Ann", LastName: fmt.Sprint("Lee", i), EmailTypes: []string{"billing"}}
+		if i%50 == 7 {
+			in.EmailTypes = append(in.EmailTypes, "marketing")
+		}
+		c, err := domain.NewContact(ids.New(ids.Contact), a.ID, in, f.s.cat, f.s.now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.s.CreateContact(ctx, operator, c, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if i%50 == 7 {
+			want = append(want, c.Email)
+		}
+	}
+	list := func(q, typ string, limit int, cursor string) (Page[domain.Contact], int) {
+		t.Helper()
+		f.calls.reset()
+		p, err := f.s.ListContacts(ctx, operator, a.ID, ContactFilter{Text: q, EmailType: typ}, limit, cursor)
+		if err != nil {
+			t.Fatalf("%q %q: %v", q, typ, err)
+		}
+		return p, f.calls.reset()["Query"]
+	}
+	emails := func(p Page[domain.Contact]) []string {
+		var out []string
+		for _, c := range p.Items {
+			out = append(out, c.Email)
+		}
+		return out
+	}
+	// Few recipients of the type (3), a search matching all 150: the type's entries answer.
+	p, n := list("ann", "marketing", 50, "")
+	if !slices.Equal(emails(p), want) || p.Next != "" || n != 2 {
+		t.Errorf("ann+marketing: %v next %q, %d queries (want %v, no cursor, 2 in parallel)", emails(p), p.Next, n, want)
+	}
+	// A selective search (one contact), a type of 150: the search entries answer.
+	p, n = list("ann042", "billing", 50, "")
+	if !slices.Equal(emails(p), []string{"ann042@example.com"}) || p.Next != "" || n != 2 {
+		t.Errorf("ann042+billing: %v next %q, %d queries", emails(p), p.Next, n)
+	}
+	// Neither selective: pages of the search, each one Query, until the end; every contact once.
+	var all []string
+	cursor := ""
+	for range 20 {
+		p, n := list("ann", "billing", 40, cursor)
+		if (cursor == "" && n != 2) || (cursor != "" && n != 1) {
+			t.Fatalf("page after %q: %d queries", cursor, n)
+		}
+		all = append(all, emails(p)...)
+		if cursor = p.Next; cursor == "" {
+			break
+		}
+	}
+	if len(all) != 150 || len(slices.Compact(slices.Sorted(slices.Values(all)))) != 150 {
+		t.Errorf("ann+billing paged: %d contacts, %d distinct", len(all), len(slices.Compact(slices.Sorted(slices.Values(all)))))
+	}
+	// A page of the search (the type's page is cut by the limit) continues with its cursor.
+	p, _ = list("ann", "marketing", 2, "")
+	if len(p.Items) != 2 || p.Next == "" {
+		t.Fatalf("ann+marketing by 2: %v %q", emails(p), p.Next)
+	}
+	q, n := list("ann", "marketing", 2, p.Next)
+	if got := append(emails(p), emails(q)...); !slices.Equal(slices.Sorted(slices.Values(got)), want) || n != 1 {
+		t.Errorf("ann+marketing paged: %v %v (%d queries)", emails(p), emails(q), n)
 	}
 }

@@ -294,52 +294,48 @@ func (s *Store) UpdateContact(ctx context.Context, caller auth.Caller, accountID
 func (s *Store) DeleteContact(ctx context.Context, caller auth.Caller, accountID, id string, ifMatch int) error {
 	expect := ifMatch
 	return optimistic(ifMatch, func() error {
-		for {
-			cur, err := s.readContactForWrite(ctx, caller, accountID, id, expect)
-			if err != nil {
+		cur, err := s.readContactForWrite(ctx, caller, accountID, id, expect)
+		if err != nil {
+			return err
+		}
+		for s.deleteContactItems(cur) > txnItemLimit {
+			if cur, err = s.shedRelationships(ctx, caller, cur); err != nil {
 				return err
 			}
-			if s.deleteContactItems(cur) > txnItemLimit {
-				v, err := s.shedRelationships(ctx, caller, cur)
-				if err != nil {
-					return err
-				}
-				if expect != 0 {
-					expect = v // our own change: the caller's If-Match still holds
-				}
-				continue
+			if expect != 0 {
+				expect = cur.Version // our own change: the caller's If-Match still holds
 			}
-			t := s.txn()
-			var unlink *memberChange
-			if cur.UserID != "" {
-				unlink = &memberChange{sub: cur.UserID, contactID: id,
-					upd: expression.Set(expression.Name("admin"), expression.Value(false)).Remove(expression.Name("contactId"))}
-			}
-			if unlink != nil {
-				t.memberChange(accountID, unlink)
-			}
-			t.recipients(accountID, domain.RecipientDelta(cur.EmailTypes, nil))
-			t.delete(cur.Key, asRead(cur), staleOrGone("contact"))
-			owned := expression.Name("contactId").Equal(expression.Value(id))
-			t.delete(table.ContactEmail(accountID, domain.NormaliseEmail(cur.Email)), &owned, staleOrGone("contact"))
-			t.indexContact(&cur.Contact, nil)
-			sites := cur.Sites
-			for _, site := range slices.Sorted(maps.Keys(cur.Sites)) {
-				ch := domain.ChangeRelationship(sites, site, nil, s.cat)
-				t.relationships(accountID, id, ch)
-				sites = ch.After
-			}
-			changes := map[string]any{"email": cur.Email}
-			if len(cur.Sites) > 0 {
-				changes["relationships"] = cur.Sites.Relationships()
-			}
-			targets := map[string]string{"contactId": id}
-			if cur.UserID != "" {
-				targets["userId"] = cur.UserID
-			}
-			t.audit(accountID, caller, "contact.delete", targets, changes)
-			return t.run(ctx)
 		}
+		t := s.txn()
+		var unlink *memberChange
+		if cur.UserID != "" {
+			unlink = &memberChange{sub: cur.UserID, contactID: id,
+				upd: expression.Set(expression.Name("admin"), expression.Value(false)).Remove(expression.Name("contactId"))}
+		}
+		if unlink != nil {
+			t.memberChange(accountID, unlink)
+		}
+		t.recipients(accountID, domain.RecipientDelta(cur.EmailTypes, nil))
+		t.delete(cur.Key, asRead(cur), staleOrGone("contact"))
+		owned := expression.Name("contactId").Equal(expression.Value(id))
+		t.delete(table.ContactEmail(accountID, domain.NormaliseEmail(cur.Email)), &owned, staleOrGone("contact"))
+		t.indexContact(&cur.Contact, nil)
+		sites := cur.Sites
+		for _, site := range slices.Sorted(maps.Keys(cur.Sites)) {
+			ch := domain.ChangeRelationship(sites, site, nil, s.cat)
+			t.relationships(accountID, id, ch)
+			sites = ch.After
+		}
+		changes := map[string]any{"email": cur.Email}
+		if len(cur.Sites) > 0 {
+			changes["relationships"] = cur.Sites.Relationships()
+		}
+		targets := map[string]string{"contactId": id}
+		if cur.UserID != "" {
+			targets["userId"] = cur.UserID
+		}
+		t.audit(accountID, caller, "contact.delete", targets, changes)
+		return t.run(ctx)
 	})
 }
 

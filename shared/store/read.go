@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -111,6 +112,7 @@ type listQuery struct {
 	filtered bool   // the query has a filter, so pages may come back short
 	wantPK   string // the partition (or GSI1 partition) every cursor must name
 	skPrefix string // the prefix of the sort key every cursor must have
+	maxPages int    // the most Queries a page may take (0: maxPagesPerList)
 }
 
 // cursorKey is what a cursor holds: the key of the last item of a page.
@@ -206,7 +208,7 @@ func (s *Store) list(ctx context.Context, q listQuery) ([]item, string, error) {
 			return items, "", nil
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
-		if page == maxPagesPerList {
+		if page == cmp.Or(q.maxPages, maxPagesPerList) {
 			next, err := q.encodeCursor(out.LastEvaluatedKey)
 			return items, next, err
 		}

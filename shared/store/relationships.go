@@ -35,6 +35,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
@@ -206,8 +207,8 @@ func (s *Store) writeRelationship(ctx context.Context, c auth.Caller, cur contac
 // contactSites adds the update of contact cur's copy of its relationships to after and of its
 // admin-eligible role count to admin, with a new version, under the condition that the contact
 // is as read: same version, same linked user (errStale otherwise, 404 when it is gone); and the
-// rewrite of its index copies with that version.
-func (t *txn) contactSites(cur contactItem, after domain.SiteRoles, admin int) {
+// rewrite of its index copies with that version. It returns the updatedAt it writes.
+func (t *txn) contactSites(cur contactItem, after domain.SiteRoles, admin int) (updatedAt time.Time) {
 	if after == nil {
 		after = domain.SiteRoles{}
 	}
@@ -221,6 +222,7 @@ func (t *txn) contactSites(cur contactItem, after domain.SiteRoles, admin int) {
 	c := cur.Contact
 	c.Version, c.UpdatedAt = cur.Version+1, now
 	t.indexContact(&cur.Contact, &c)
+	return now
 }
 
 // asRead is the condition that contact cur still has the version and linked user it was read
@@ -395,10 +397,10 @@ func (s *Store) deleteContactItems(cur contactItem) int {
 
 // shedRelationships removes, in one transaction, as many of contact cur's relationships (with
 // their guards and the contact's copy) as fit, before the contact is deleted; it returns the
-// contact's new version. Each such transaction leaves the contact, its copy, its relationship
+// contact as that transaction left it (no need to read it again). Each such transaction leaves the contact, its copy, its relationship
 // items and its guards in agreement, so a deletion that stops half-way leaves a consistent
 // contact with fewer relationships, and no guard naming a missing contact.
-func (s *Store) shedRelationships(ctx context.Context, c auth.Caller, cur contactItem) (int, error) {
+func (s *Store) shedRelationships(ctx context.Context, c auth.Caller, cur contactItem) (contactItem, error) {
 	sites := domain.SiteRoles{}
 	for k, v := range cur.Sites {
 		sites[k] = v
@@ -418,20 +420,25 @@ func (s *Store) shedRelationships(ctx context.Context, c auth.Caller, cur contac
 		sites = ch.After
 	}
 	if len(changes) == 0 {
-		return 0, fmt.Errorf("store: a relationship of contact %s does not fit in a transaction", cur.ID)
+		return cur, fmt.Errorf("store: a relationship of contact %s does not fit in a transaction", cur.ID)
 	}
 	adminAfter := domain.AdminHoldings(sites, s.cat)
 	t := s.txn()
 	if member := s.adminLoss(cur, adminAfter); member != nil {
 		t.memberChange(cur.AccountID, member)
 	}
-	t.contactSites(cur, sites, adminAfter)
+	now := t.contactSites(cur, sites, adminAfter)
 	for _, ch := range changes {
 		t.relationships(cur.AccountID, cur.ID, ch)
 	}
 	t.audit(cur.AccountID, c, "relationship.delete", map[string]string{"contactId": cur.ID},
 		map[string]any{"siteIds": removed, "reason": "contact.delete"})
-	return cur.Version + 1, t.run(ctx)
+	if err := t.run(ctx); err != nil {
+		return cur, err
+	}
+	next := cur
+	next.Sites, next.AdminRoles, next.Version, next.UpdatedAt = sites, adminAfter, cur.Version+1, now
+	return next, nil
 }
 
 // notAdminEligible is the 409 of an admin grant to a user whose contact holds no admin-eligible
