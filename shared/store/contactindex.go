@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -115,7 +116,8 @@ func (s *Store) searchContacts(ctx context.Context, caller auth.Caller, accountI
 	}
 	var byType listQuery // the type's entries whose terms match, when both filters are given
 	if emailType != "" {
-		found := expression.Contains(expression.Name("termsText"), termsSeparator+folded)
+		found := expression.Contains(expression.Name("termsText"), termsSeparator+folded).
+			Or(expression.AttributeNotExists(expression.Name("termsText"))) // older entries: typeEntries checks them
 		if byType, err = prefixQuery(accountID, table.ContactTypePrefix(emailType), &found, false, limit, cursor); err != nil {
 			return Page[domain.Contact]{}, err
 		}
@@ -146,7 +148,7 @@ func (s *Store) searchBoth(ctx context.Context, q, byType listQuery, accountID, 
 	var bySearch, typePage Page[domain.Contact]
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() (err error) { bySearch, err = s.search(gctx, q, accountID, folded, 1); return err })
-	g.Go(func() (err error) { typePage, err = s.typeEntries(gctx, byType); return err })
+	g.Go(func() (err error) { typePage, err = s.typeEntries(gctx, byType, folded); return err })
 	if err := g.Wait(); err != nil {
 		return Page[domain.Contact]{}, err
 	}
@@ -156,14 +158,22 @@ func (s *Store) searchBoth(ctx context.Context, q, byType listQuery, accountID, 
 	return bySearch, nil
 }
 
-// typeEntries is one page of email-type entries (one Query), as contacts.
-func (s *Store) typeEntries(ctx context.Context, q listQuery) (Page[domain.Contact], error) {
+// typeEntries is one page of email-type entries (one Query) as contacts: those whose terms
+// match folded. The Query's filter finds them by termsText; entries written before termsText
+// existed pass the filter too and are checked here against the contact's own terms.
+func (s *Store) typeEntries(ctx context.Context, q listQuery, folded string) (Page[domain.Contact], error) {
 	items, next, err := s.list(ctx, q)
 	if err != nil {
 		return Page[domain.Contact]{}, err
 	}
-	cs, err := unmarshalAll[domain.Contact](items)
-	return Page[domain.Contact]{Items: cs, Next: next}, err
+	entries, err := unmarshalAll[contactIndexItem](items)
+	page := Page[domain.Contact]{Items: make([]domain.Contact, 0, len(entries)), Next: next}
+	for _, it := range entries {
+		if it.TermsText != "" || slices.ContainsFunc(domain.SearchTerms(it.Contact), func(term string) bool { return strings.HasPrefix(term, folded) }) {
+			page.Items = append(page.Items, it.Contact)
+		}
+	}
+	return page, err
 }
 
 // search reads search entries q (at most rounds Queries) into a page of contacts, each once.

@@ -6,9 +6,14 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"rollcall/shared/apperr"
 	"rollcall/shared/domain"
 	"rollcall/shared/ids"
+	"rollcall/shared/table"
 )
 
 func TestFoldSearch(t *testing.T) {
@@ -171,6 +176,7 @@ func TestSearchWithATypeIsOneRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	a := f.account(domain.AccountCustomer)
 	var want []string // the marketing recipients named Ann*, in id order
+	var legacy []domain.Contact
 	for i := range 150 {
 		in := domain.CreateContactInput{Email: fmt.Sprintf("ann%03d@example.com", i), FirstName: "Ann", LastName: fmt.Sprint("Lee", i), EmailTypes: []string{"billing"}}
 		if i%50 == 7 {
@@ -185,6 +191,21 @@ func TestSearchWithATypeIsOneRoundTrip(t *testing.T) {
 		}
 		if i%50 == 7 {
 			want = append(want, c.Email)
+			legacy = append(legacy, c)
+		}
+	}
+	// A marketing recipient not named Ann, and two type entries as written before termsText.
+	bo, err := domain.NewContact(ids.New(ids.Contact), a.ID, domain.CreateContactInput{Email: "bo@example.com", EmailTypes: []string{"marketing"}}, f.s.cat, f.s.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.CreateContact(ctx, operator, bo, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []domain.Contact{legacy[0], bo} {
+		k, _ := attributevalue.MarshalMap(table.ContactType(a.ID, "marketing", c.ID))
+		if _, err := f.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(f.name), Key: k, UpdateExpression: aws.String("REMOVE termsText")}); err != nil {
+			t.Fatal(err)
 		}
 	}
 	list := func(q, typ string, limit int, cursor string) (Page[domain.Contact], int) {
@@ -203,7 +224,8 @@ func TestSearchWithATypeIsOneRoundTrip(t *testing.T) {
 		}
 		return out
 	}
-	// Few recipients of the type (3), a search matching all 150: the type's entries answer.
+	// Few recipients of the type (4, one not named Ann), a search matching 150: the type's
+	// entries answer, older entries checked against the contact's terms.
 	p, n := list("ann", "marketing", 50, "")
 	if !slices.Equal(emails(p), want) || p.Next != "" || n != 2 {
 		t.Errorf("ann+marketing: %v next %q, %d queries (want %v, no cursor, 2 in parallel)", emails(p), p.Next, n, want)
