@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -62,6 +63,7 @@ type env struct {
 	offset  atomic.Int64 // added to the handlers' clock (resend-invitation needs 60 s between sends)
 	mu      sync.Mutex
 	tokens  map[string]string
+	claims  map[string]map[string]string // by token
 	seq     atomic.Int64
 	stop    func()
 }
@@ -82,7 +84,7 @@ func newEnv(ctx context.Context, o Options) (*env, error) {
 	if err := table.Create(ctx, db, name); err != nil {
 		return nil, err
 	}
-	e := &env{opts: o, db: db, table: name, tokens: map[string]string{}}
+	e := &env{opts: o, db: db, table: name, tokens: map[string]string{}, claims: map[string]map[string]string{}}
 	cfg, err := config.FromLookup(func(k string) string {
 		if k == config.EnvTableName {
 			return name
@@ -171,6 +173,26 @@ func (e *env) token(sub string, operator bool) (string, error) {
 	return t, nil
 }
 
+// claimsOf returns the claims the gateway's authorizer passes for token, verified once per token
+// (the handler path's events are built untimed, but the writers' comparison builds them inside
+// its wall time, on the same two cores as DynamoDB Local).
+func (e *env) claimsOf(token string) (map[string]string, error) {
+	e.mu.Lock()
+	c, ok := e.claims[token]
+	e.mu.Unlock()
+	if ok {
+		return maps.Clone(c), nil // each event its own map, as the gateway's
+	}
+	c, err := e.jwt.Verify(token)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	e.claims[token] = maps.Clone(c)
+	e.mu.Unlock()
+	return c, nil
+}
+
 func (e *env) httpRequest(ctx context.Context, base string, r request) (*http.Request, error) {
 	route, target, err := r.target()
 	if err != nil {
@@ -211,7 +233,7 @@ func (e *env) event(r request) (httpapi.Handler, events.APIGatewayV2HTTPRequest,
 	for k, v := range params {
 		params[k], _ = url.PathUnescape(v)
 	}
-	claims, err := e.jwt.Verify(strings.TrimPrefix(hr.Header.Get("Authorization"), "Bearer "))
+	claims, err := e.claimsOf(strings.TrimPrefix(hr.Header.Get("Authorization"), "Bearer "))
 	if err != nil {
 		return nil, events.APIGatewayV2HTTPRequest{}, err
 	}

@@ -51,8 +51,8 @@ type Row struct {
 	Gateway  Stat
 	Raw      Stat
 	RawKind  Raw
-	Depth    int // sequential DynamoDB round trips (the most seen)
-	Calls    int // DynamoDB calls of one request (the most seen)
+	Depth    int // sequential DynamoDB round trips of one request (the most frequent over the handler's runs)
+	Calls    int // DynamoDB calls of one request (the most frequent)
 	Note     string
 }
 
@@ -109,6 +109,7 @@ func (e *env) measure(ctx context.Context, c routeCase) (Row, error) {
 	var last []captured // the latest handler run's calls (what the replay sends)
 	ran := false        // whether the handler has run (last may be empty: get-catalog makes no call)
 	var hs, gs, rs []time.Duration
+	depths, counts := map[int]int{}, map[int]int{}
 	paths := 2
 	if !c.write {
 		paths = 3
@@ -128,8 +129,8 @@ func (e *env) measure(ctx context.Context, c routeCase) (Row, error) {
 				}
 				row.Function = r.fn
 				last, ran = calls, true
-				row.Depth = max(row.Depth, depth(calls))
-				row.Calls = max(row.Calls, len(calls))
+				depths[depth(calls)]++
+				counts[len(calls)]++
 				if it >= 0 {
 					hs = append(hs, took)
 					if c.write {
@@ -149,7 +150,7 @@ func (e *env) measure(ctx context.Context, c routeCase) (Row, error) {
 					gs = append(gs, took)
 				}
 			case 2:
-				if !ran { // the first iteration without warm-up: the handler has not run yet
+				if !ran || len(last) == 0 { // the handler has not run yet, or made no call (get-catalog)
 					continue
 				}
 				took, err := replay(ctx, e.db, last)
@@ -163,6 +164,18 @@ func (e *env) measure(ctx context.Context, c routeCase) (Row, error) {
 		}
 	}
 	row.Handler, row.Gateway, row.Raw = stat(hs), stat(gs), stat(rs)
+	row.Depth, row.Calls = mode(depths), mode(counts)
 	e.progress("%-52s handler %8s  gateway %8s  raw %8s  (%s, depth %d)", c.name, row.Handler.P50, row.Gateway.P50, row.Raw.P50, row.RawKind, row.Depth)
 	return row, nil
+}
+
+// mode is the most frequent key of counts (the smallest of equals).
+func mode(counts map[int]int) int {
+	best, n := 0, -1
+	for k, c := range counts {
+		if c > n || (c == n && k < best) {
+			best, n = k, c
+		}
+	}
+	return best
 }

@@ -30,9 +30,13 @@ func Table(w io.Writer, rows []Row) {
 		if g := Ratio(r.Gateway, r.Raw); g > GatewayBudget {
 			flag = " **over 1.25**"
 		}
-		fmt.Fprintf(w, "| %s | %d | %d | %s / %s | %s / %s | %s / %s | %s | %s | %s%s | %d |\n",
+		raw, kind := ms(r.Raw.P50)+" / "+ms(r.Raw.P99), string(r.RawKind)
+		if r.Raw.N == 0 {
+			raw, kind = "–", "no DynamoDB call"
+		}
+		fmt.Fprintf(w, "| %s | %d | %d | %s / %s | %s / %s | %s | %s | %s | %s%s | %d |\n",
 			r.Name, r.Depth, r.Calls, ms(r.Handler.P50), ms(r.Handler.P99), ms(r.Gateway.P50), ms(r.Gateway.P99),
-			ms(r.Raw.P50), ms(r.Raw.P99), r.RawKind, ratio(r.Handler, r.Raw), ratio(r.Gateway, r.Raw), flag, r.Handler.N)
+			raw, kind, ratio(r.Handler, r.Raw), ratio(r.Gateway, r.Raw), flag, r.Handler.N)
 	}
 }
 
@@ -70,7 +74,7 @@ func (r *Report) Markdown(w io.Writer, command string) {
 	p("- **raw**: the DynamoDB calls doing the same work, with the SDK client. Column *raw =* says which:")
 	p("  - *replay* (reads): the calls the handler made in its latest run (recorded under the handler with their inputs exactly as sent) sent again directly, with the same parallel structure (calls that overlapped are sent at once, the next wave after them).")
 	p("  - *in-flight* (writes, whose calls cannot be sent twice doing the same work: a second conditional put fails its condition): the time during which at least one of the request's own DynamoDB calls was in flight, measured inside each handler run. The SDK's client time is in it, as in the replay.")
-	p("- *depth*: sequential DynamoDB round trips of the request (dbtrace.Depth); *calls*: DynamoDB calls (both the most seen over the runs). Writes get a fresh target each run (a new contact, invitation, site...), made untimed before it.")
+	p("- *depth*: sequential DynamoDB round trips of the request (dbtrace.Depth); *calls*: DynamoDB calls (both the most frequent over the handler's runs: under load two parallel calls sometimes do not overlap). Writes get a fresh target each run (a new contact, invitation, site...), made untimed before it.")
 	p("- The logs of the handlers and the gateway are the local stack's (reqlog's JSON logger at INFO) written to io.Discard: formatting is measured, a terminal is not.")
 	p("- The budget of DESIGN §7: gateway ÷ raw ≤ %.2f. p99 of a few dozen runs is close to their maximum: read it as a tail, not a percentile.", GatewayBudget)
 	p("")
