@@ -11,10 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -41,9 +43,30 @@ type Signer struct {
 	OperatorGroup string           // the group Mint puts in cognito:groups for an operator
 	Now           func() time.Time // the clock; nil means time.Now
 
-	key   *rsa.PrivateKey
-	keyID string
+	key      *rsa.PrivateKey
+	keyID    string
+	verified *verifiedTokens // shared by copies of the Signer (same key)
 }
+
+// verifiedTokens remembers the tokens whose algorithm, key id, signature, issuer and audience
+// checked out, with their flattened claims and times, so that a token sent again (every request
+// of a session carries the same one) is not verified with RSA again: the RSA check was two thirds
+// of the local gateway's own time per request (issue 12). The times are checked again on every
+// use, against the Signer's clock, exactly as the parser checks them.
+type verifiedTokens struct {
+	mu sync.Mutex
+	m  map[string]verifiedToken
+}
+
+type verifiedToken struct {
+	issuer, audience, keyID string // what the token was checked against
+	claims                  map[string]string
+	exp                     time.Time
+	nbf, iat                *time.Time
+}
+
+// maxVerifiedTokens bounds the cache; when it is full it starts again empty.
+const maxVerifiedTokens = 4096
 
 // NewSigner returns a Signer with key, the local issuer and audience, and the default operator
 // group "operators".
@@ -56,6 +79,7 @@ func NewSigner(key *rsa.PrivateKey) *Signer {
 		OperatorGroup: "operators",
 		key:           key,
 		keyID:         base64.RawURLEncoding.EncodeToString(sum[:12]),
+		verified:      &verifiedTokens{m: map[string]verifiedToken{}},
 	}
 }
 
@@ -178,6 +202,9 @@ func (s *Signer) Sign(claims jwt.MapClaims) (string, error) {
 // future. It returns the claims flattened the way API Gateway hands them to a function: every
 // value a string, numbers in decimal, arrays as "[a b]". Every error wraps ErrInvalidToken.
 func (s *Signer) Verify(token string) (map[string]string, error) {
+	if claims, ok := s.cached(token); ok {
+		return claims, nil
+	}
 	p := jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodRS256.Alg()}),
 		jwt.WithIssuer(s.Issuer),
@@ -203,7 +230,59 @@ func (s *Signer) Verify(token string) (map[string]string, error) {
 	for k, v := range claims {
 		flat[k] = flattenClaim(v)
 	}
+	s.remember(token, claims, flat)
 	return flat, nil
+}
+
+// cached returns a copy of the claims of token when it was verified before against the Signer's
+// issuer, audience and key and its times hold now (exp in the future, nbf and iat not); else
+// false, and Verify checks it in full (and says what is wrong).
+func (s *Signer) cached(token string) (map[string]string, bool) {
+	if s.verified == nil {
+		return nil, false
+	}
+	s.verified.mu.Lock()
+	v, ok := s.verified.m[token]
+	s.verified.mu.Unlock()
+	if !ok || v.issuer != s.Issuer || v.audience != s.Audience || v.keyID != s.keyID {
+		return nil, false
+	}
+	now := s.now()
+	if !now.Before(v.exp) || (v.nbf != nil && now.Before(*v.nbf)) || (v.iat != nil && now.Before(*v.iat)) {
+		return nil, false
+	}
+	return maps.Clone(v.claims), true
+}
+
+// remember caches a token Verify accepted, with the times it must check again.
+func (s *Signer) remember(token string, claims jwt.MapClaims, flat map[string]string) {
+	if s.verified == nil {
+		return
+	}
+	exp, err := claims.GetExpirationTime()
+	if err != nil || exp == nil {
+		return
+	}
+	v := verifiedToken{issuer: s.Issuer, audience: s.Audience, keyID: s.keyID, claims: maps.Clone(flat), exp: exp.Time}
+	for _, get := range []struct {
+		f   func() (*jwt.NumericDate, error)
+		dst **time.Time
+	}{{claims.GetNotBefore, &v.nbf}, {claims.GetIssuedAt, &v.iat}} {
+		d, err := get.f()
+		if err != nil {
+			return
+		}
+		if d != nil {
+			t := d.Time
+			*get.dst = &t
+		}
+	}
+	s.verified.mu.Lock()
+	defer s.verified.mu.Unlock()
+	if len(s.verified.m) >= maxVerifiedTokens {
+		clear(s.verified.m)
+	}
+	s.verified.m[token] = v
 }
 
 func (s *Signer) checkAudience(claims jwt.MapClaims) error {

@@ -247,3 +247,62 @@ func TestLoadSignerKeepsOneKey(t *testing.T) {
 		t.Errorf("LoadSigner of a junk file = %v, want an error telling to delete it", err)
 	}
 }
+
+// A token verified once is not checked with RSA again, but its times are checked on every use,
+// and a copy of the Signer with another issuer or audience does not take it from the cache.
+func TestVerifyRemembersATokenButChecksItsTimesEachTime(t *testing.T) {
+	s := testSigner(t)
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	s.Now = func() time.Time { return now }
+	nbf := now.Add(time.Minute)
+	tok, err := s.Sign(jwt.MapClaims{"iss": s.Issuer, "aud": s.Audience, "sub": "a",
+		"iat": now.Add(-time.Minute).Unix(), "nbf": nbf.Unix(), "exp": now.Add(time.Hour).Unix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not yet valid: refused, and not remembered.
+	if _, err := s.Verify(tok); !errors.Is(err, ErrInvalidToken) {
+		t.Fatalf("before nbf: Verify = %v, want ErrInvalidToken", err)
+	}
+	now = nbf
+	first, err := s.Verify(tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.verified.m[tok]; !ok {
+		t.Fatal("a verified token is not remembered")
+	}
+	first["sub"] = "changed by the caller"
+	again, err := s.Verify(tok)
+	if err != nil || again["sub"] != "a" {
+		t.Fatalf("second Verify = %v, %v: want the claims, unchanged by the first caller", again, err)
+	}
+	// A copy of the signer checking another audience (or issuer) refuses it.
+	other := *s
+	other.Audience = "another-api"
+	if _, err := other.Verify(tok); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("another audience: Verify = %v, want ErrInvalidToken", err)
+	}
+	other = *s
+	other.Issuer = "https://elsewhere.example"
+	if _, err := other.Verify(tok); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("another issuer: Verify = %v, want ErrInvalidToken", err)
+	}
+	// Going back before nbf, and past exp: refused although remembered.
+	now = nbf.Add(-time.Second)
+	if _, err := s.Verify(tok); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("before nbf, remembered: Verify = %v, want ErrInvalidToken", err)
+	}
+	now = nbf.Add(time.Hour)
+	if _, err := s.Verify(tok); !errors.Is(err, ErrInvalidToken) || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("at exp, remembered: Verify = %v, want ErrInvalidToken (expired)", err)
+	}
+	// A token with a bad signature is refused every time (nothing remembered for it).
+	bad := tok[:len(tok)-4] + "AAAA"
+	now = nbf
+	for range 2 {
+		if _, err := s.Verify(bad); !errors.Is(err, ErrInvalidToken) {
+			t.Errorf("bad signature: Verify = %v, want ErrInvalidToken", err)
+		}
+	}
+}
