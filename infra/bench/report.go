@@ -83,6 +83,8 @@ func (r *Report) Markdown(w io.Writer, command string) {
 	p("")
 	p("## Per route")
 	p("")
+	p("Load average when this part started: %s.", r.LoadRoutes)
+	p("")
 	Table(w, r.Routes)
 	p("")
 	if over := overBudget(r.Routes); len(over) > 0 {
@@ -93,11 +95,11 @@ func (r *Report) Markdown(w io.Writer, command string) {
 	p("")
 	p("## Scaling")
 	p("")
-	p("list-contacts (limit 50) of accounts of %s contacts, seeded with BatchWriteItem (store.SeedContacts); the filters match 3 contacts.", joinInts(o.ContactSizes))
+	p("list-contacts (limit 50) of accounts of %s contacts, seeded with BatchWriteItem (store.SeedContacts); the filters match 3 contacts. Load average when this part started: %s.", joinInts(o.ContactSizes), r.LoadContacts)
 	p("")
 	Table(w, r.Contacts)
 	p("")
-	p("GET /me/accounts (limit 100) of a login that is the owner of %s accounts.", joinInts(o.MembershipSizes))
+	p("GET /me/accounts (limit 100) of a login that is the owner of %s accounts. Load average when this part started: %s.", joinInts(o.MembershipSizes), r.LoadMembers)
 	p("")
 	Table(w, r.Members)
 	p("")
@@ -110,7 +112,7 @@ func (r *Report) Markdown(w io.Writer, command string) {
 	p("")
 	p("Each writer creates a contact, updates it, creates the next... (%d operations per writer per case) through the handlers in-process. "+
 		"In the one-account case every writer is the account's owner (one user importing with many workers); in the spread case each writer is the owner of its own account. "+
-		"Two rounds per case, alternating (one, spread, one, spread).", wr.Ops)
+		"Two rounds per case, alternating (one, spread, one, spread). Load average when this part started: %s.", wr.Ops, r.LoadWriters)
 	p("")
 	p("| case | operations/s | wall time | failed operations |")
 	p("| --- | ---: | ---: | ---: |")

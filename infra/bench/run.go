@@ -59,15 +59,17 @@ func Tiny() Options {
 
 // Report is a run's figures.
 type Report struct {
-	Options  Options
-	Start    time.Time
-	Took     time.Duration
-	Machine  Machine
-	LoadEnd  string // /proc/loadavg at the end
-	Routes   []Row  // per route
-	Contacts []Row  // list-contacts scaling
-	Members  []Row  // GET /me/accounts scaling
-	Writers  Writers
+	Options Options
+	Start   time.Time
+	Took    time.Duration
+	Machine Machine
+	LoadEnd string // /proc/loadavg at the end
+	// The load average when each part started (the machine may be shared).
+	LoadRoutes, LoadContacts, LoadMembers, LoadWriters string
+	Routes                                             []Row // per route
+	Contacts                                           []Row // list-contacts scaling
+	Members                                            []Row // GET /me/accounts scaling
+	Writers                                            Writers
 }
 
 // Run measures everything with o against the DynamoDB Local at o.Endpoint.
@@ -88,6 +90,7 @@ func Run(ctx context.Context, o Options, dynamoDBLocalVersion string) (*Report, 
 		return nil, fmt.Errorf("bench: set-up: %w", err)
 	}
 	e.progress("set up the per-route account in %v", time.Since(start).Round(time.Millisecond))
+	rep.LoadRoutes = loadAvg()
 	for _, c := range e.routeCases(f) {
 		if !o.keep(c.name) {
 			continue
@@ -98,12 +101,15 @@ func Run(ctx context.Context, o Options, dynamoDBLocalVersion string) (*Report, 
 		}
 		rep.Routes = append(rep.Routes, row)
 	}
+	rep.LoadContacts = loadAvg()
 	if rep.Contacts, err = e.contactScaling(ctx); err != nil {
 		return nil, err
 	}
+	rep.LoadMembers = loadAvg()
 	if rep.Members, err = e.membershipScaling(ctx); err != nil {
 		return nil, err
 	}
+	rep.LoadWriters = loadAvg()
 	if o.keep("writers") {
 		if rep.Writers, err = e.writers(ctx); err != nil {
 			return nil, err
