@@ -93,6 +93,8 @@ func (r *Report) Markdown(w io.Writer, command string) {
 		p("Every route's gateway median is within %.2f× its raw median.", GatewayBudget)
 	}
 	p("")
+	p("What the gateway adds per request, on top of the handler: an HTTP round trip over loopback (client and server goroutines), the JWT check (RS256 once per token, then only its times), the API Gateway v2 event built and marshalled, `lambda.NewHandler` decoding it and encoding the answer, the answer decoded once (it was decoded twice before issue 12) and written with its Content-Length. Most of it is fixed per request, and a part grows with the body (a list's JSON is escaped into the Lambda answer and unescaped again). On a loaded machine every goroutine hand-off waits for a core, which the fixed part feels most: small reads of about 1 ms have the highest ratios. `go test -run - -bench GatewayOverhead ./infra/local` measures the gateway alone (no DynamoDB); `go run ./infra/cmd/bench -only 'list-contacts' -cpuprofile cpu.out -out -` profiles chosen rows.")
+	p("")
 	p("## Scaling")
 	p("")
 	p("list-contacts (limit 50) of accounts of %s contacts, seeded with BatchWriteItem (store.SeedContacts); the filters match 3 contacts. Load average when this part started: %s.", joinInts(o.ContactSizes), r.LoadContacts)
