@@ -450,29 +450,25 @@ func (s *Store) migrateContacts(ctx context.Context, id string) (indexed, retrie
 			return 0, 0, err
 		}
 	}
-	var todo []item
-	err = s.queryPrefix(ctx, id, table.ContactPrefix, nil, func(it item) error {
+	// Contacts are indexed as the query reads them, migrationConcurrency at a time (g.Go waits for
+	// a free slot, so the query waits too): memory holds the index keys, not the contacts.
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(migrationConcurrency)
+	qerr := s.queryPrefix(gctx, id, table.ContactPrefix, nil, func(it item) error {
 		c, err := decodeContact(it)
 		if err != nil {
 			return err
 		}
+		complete := true
 		for _, ix := range contactIndex(c.Contact) {
-			if !have[ix.SK] {
-				todo = append(todo, it)
-				break
-			}
+			complete = complete && have[ix.SK]
 		}
-		return nil
-	})
-	if err != nil || len(todo) == 0 {
-		return 0, 0, err
-	}
-	var mu sync.Mutex
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(migrationConcurrency)
-	for _, c := range todo {
+		if complete {
+			return nil
+		}
 		g.Go(func() error {
-			done, r, err := s.indexLegacyContact(gctx, c)
+			done, r, err := s.indexLegacyContact(gctx, it)
 			mu.Lock()
 			defer mu.Unlock()
 			retries += r
@@ -480,13 +476,16 @@ func (s *Store) migrateContacts(ctx context.Context, id string) (indexed, retrie
 				indexed++
 			}
 			if err != nil {
-				return fmt.Errorf("contact %v: %w", c[table.SK], err)
+				return fmt.Errorf("contact %s: %w", c.ID, err)
 			}
 			return nil
 		})
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return indexed, retries, err // the cause, rather than the query's cancellation it caused
 	}
-	err = g.Wait()
-	return indexed, retries, err
+	return indexed, retries, qerr
 }
 
 // indexLegacyContact writes the index items of contact read (the item as read) in one
