@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"rollcall/shared/dbtrace"
+	"rollcall/shared/lane"
 )
 
 // captured is one DynamoDB call a request made: the operation, its input exactly as sent (after
@@ -19,6 +20,7 @@ type captured struct {
 	op         string
 	in         any
 	start, end time.Time
+	lane       int // the operation's worker the call ran on (shared/lane; 0: its own goroutine)
 	err        error
 }
 
@@ -54,7 +56,7 @@ func note[O any](ctx context.Context, op string, in any, f func() (O, error)) (O
 	start := time.Now()
 	out, err := f()
 	if s != nil {
-		s.add(captured{op: op, in: in, start: start, end: time.Now(), err: err})
+		s.add(captured{op: op, in: in, start: start, end: time.Now(), lane: lane.Of(ctx), err: err})
 	}
 	return out, err
 }
@@ -83,7 +85,7 @@ func (t tap) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteI
 func depth(calls []captured) int {
 	dc := make([]dbtrace.Call, len(calls))
 	for i, c := range calls {
-		dc[i] = dbtrace.Call{Op: c.op, Start: c.start, End: c.end}
+		dc[i] = dbtrace.Call{Op: c.op, Start: c.start, End: c.end, Lane: c.lane}
 	}
 	return dbtrace.Depth(dc)
 }
@@ -109,9 +111,10 @@ func inFlight(calls []captured) time.Duration {
 	return total
 }
 
-// waves groups calls by their place in the sequential chain: a call is in wave k+1 when the
-// latest wave of the calls that ended before it started is k. Calls of one wave overlapped (ran
-// in parallel) in the request.
+// waves groups calls by their place in the sequential chain, as dbtrace.Depth counts it: a call
+// is in wave k+1 when the latest wave of the calls that ended before it started, on its own
+// worker or the operation's (shared/lane), is k. Calls of one wave ran in parallel in the request
+// (or could have: workers that merely started late are not chained).
 func waves(calls []captured) [][]captured {
 	c := slices.Clone(calls)
 	sort.SliceStable(c, func(i, j int) bool { return c[i].start.Before(c[j].start) })
@@ -120,7 +123,7 @@ func waves(calls []captured) [][]captured {
 	for i := range c {
 		level[i] = 0
 		for j := 0; j < i; j++ {
-			if !c[j].end.After(c[i].start) && level[j]+1 > level[i] {
+			if !c[j].end.After(c[i].start) && lane.Ordered(c[j].lane, c[i].lane) && level[j]+1 > level[i] {
 				level[i] = level[j] + 1
 			}
 		}
