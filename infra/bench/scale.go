@@ -118,6 +118,7 @@ func (e *env) writers(ctx context.Context) (Writers, error) {
 			return w, err
 		}
 	}
+	var firstErr atomic.Pointer[error]
 	run := func(accounts, subs []string, ops int) (time.Duration, int) {
 		var errs atomic.Int64
 		var wg sync.WaitGroup
@@ -141,6 +142,7 @@ func (e *env) writers(ctx context.Context) (Writers, error) {
 					a, err := e.do(ctx, r)
 					if err != nil {
 						errs.Add(1)
+						firstErr.CompareAndSwap(nil, &err)
 						continue
 					}
 					if r.fn == "create-contact" {
@@ -167,6 +169,12 @@ func (e *env) writers(ctx context.Context) (Writers, error) {
 		w.SpreadErr += errs
 	}
 	total := float64(2 * n * half)
+	if p := firstErr.Load(); p != nil && (w.OneErrors == int(total) || w.SpreadErr == int(total)) {
+		return w, fmt.Errorf("bench: writers: every operation failed, the first with: %w", *p)
+	}
+	if p := firstErr.Load(); p != nil {
+		e.progress("writers: %d + %d operations failed; the first: %v", w.OneErrors, w.SpreadErr, *p)
+	}
 	w.Ops = 2 * half
 	w.One = (total - float64(w.OneErrors)) / w.OneTook.Seconds()
 	w.Spread = (total - float64(w.SpreadErr)) / w.SpreadTook.Seconds()
