@@ -325,7 +325,7 @@ func (e *env) concurrently(n int, c call) []answer {
 }
 
 // Finding 3: one key, one execution, one answer — under concurrency, for a batch (not one
-// transaction) and for accept (read, then a transaction).
+// transaction), a single create and accept (each a read, then a transaction).
 func TestOneIdempotencyKeyOneExecutionUnderConcurrency(t *testing.T) {
 	e := newRelEnv(t)
 	acc := e.createAccount("customer")
@@ -342,6 +342,21 @@ func TestOneIdempotencyKeyOneExecutionUnderConcurrency(t *testing.T) {
 	list := e.do(call{function: "list-contacts", sub: "op", operator: true, params: p})
 	if n := len(list.body["items"].([]any)); n != 3 {
 		t.Errorf("%d contacts after six concurrent batches with one key, want 3", n)
+	}
+
+	// A single create: its rights are read before its transaction, which writes the record first
+	// (a repeat that passed the read fails on the record and gets the first answer).
+	single := call{function: "create-contact", sub: "op", operator: true, params: p,
+		headers: map[string]string{"Idempotency-Key": "create-1"}, body: str(`{"email":"r4@example.com","emailTypes":["billing"]}`)}
+	creates := e.concurrently(6, single)
+	for i, a := range creates {
+		if a.status != 201 || a.raw != creates[0].raw {
+			t.Errorf("create %d: %d %s, first %d %s", i, a.status, a.raw, creates[0].status, creates[0].raw)
+		}
+	}
+	list = e.do(call{function: "list-contacts", sub: "op", operator: true, params: p})
+	if n := len(list.body["items"].([]any)); n != 4 {
+		t.Errorf("%d contacts after six concurrent creates with one key, want 4", n)
 	}
 
 	e.becomeOwner(acc, "ada", "ada@acme.example")

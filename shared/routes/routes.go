@@ -47,8 +47,9 @@ var (
 	reads       = []string{GetItem, BatchGetItem, Query}
 	transacts   = []string{GetItem, BatchGetItem, Query, TransactWriteItems, ConditionCheckItem, PutItem, UpdateItem, DeleteItem}
 	createsOnly = []string{GetItem, TransactWriteItems, ConditionCheckItem, PutItem, UpdateItem}
-	// batchCreates reads the caller's right once (BatchGetItem) before writing rows.
-	batchCreates = []string{GetItem, BatchGetItem, TransactWriteItems, ConditionCheckItem, PutItem, UpdateItem}
+	// contactCreates reads the caller's right once (BatchGetItem) before writing: a single create,
+	// or a batch's rows.
+	contactCreates = []string{GetItem, BatchGetItem, TransactWriteItems, ConditionCheckItem, PutItem, UpdateItem}
 )
 
 // Actions of the relationship and admin functions: each reads with one BatchGetItem (a list in
@@ -101,8 +102,8 @@ var All = []Route{
 	{Method: "DELETE", Path: "/accounts/{accountId}/invitations/{invitationId}", Function: "revoke-invitation", Who: Owner, Actions: transacts},
 	{Method: "GET", Path: "/accounts/{accountId}/audit", Function: "list-audit", Who: Permission, Permission: AuditRead, Actions: reads},
 	{Method: "GET", Path: "/accounts/{accountId}/contacts", Function: "list-contacts", Who: Permission, Permission: ContactsRead, Actions: reads, Index: true},
-	{Method: "POST", Path: "/accounts/{accountId}/contacts", Function: "create-contact", Who: Permission, Permission: ContactsWrite, Actions: createsOnly},
-	{Method: "POST", Path: "/accounts/{accountId}/contacts/batch", Function: "batch-create-contacts", Who: Permission, Permission: ContactsWrite, Actions: batchCreates},
+	{Method: "POST", Path: "/accounts/{accountId}/contacts", Function: "create-contact", Who: Permission, Permission: ContactsWrite, Actions: contactCreates},
+	{Method: "POST", Path: "/accounts/{accountId}/contacts/batch", Function: "batch-create-contacts", Who: Permission, Permission: ContactsWrite, Actions: contactCreates},
 	{Method: "GET", Path: "/accounts/{accountId}/contacts/{contactId}", Function: "get-contact", Who: Permission, Permission: ContactsRead, Actions: reads},
 	{Method: "PATCH", Path: "/accounts/{accountId}/contacts/{contactId}", Function: "update-contact", Who: Permission, Permission: ContactsWrite, Actions: transacts},
 	{Method: "DELETE", Path: "/accounts/{accountId}/contacts/{contactId}", Function: "delete-contact", Who: Permission, Permission: ContactsWrite, Actions: transacts},

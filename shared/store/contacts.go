@@ -63,41 +63,29 @@ func supportCaseRequired() error {
 		"contacts of a partner account are added by the vendor: raise a support case")
 }
 
-// creationRights adds to t the checks of a single contact create: the caller may write contacts
-// (its membership), the account exists, and a partner account takes new contacts only from
-// operators (R19). They touch the caller's membership and the account item, which other writes
-// share: batch rows leave them out (CreateCheckedContact), and updates and deletes check rights
-// by their read before the transaction.
-func (t *txn) creationRights(c auth.Caller, accountID string) {
-	t.access(c, accountID, needContactsWrite)
-	cond := expression.AttributeExists(expression.Name(table.PK))
-	partnerRule := !c.Operator
-	if partnerRule {
-		cond = cond.And(expression.Name("type").NotEqual(expression.Value(domain.AccountPartner)))
-	}
-	t.check(table.Account(accountID), cond, func(old item) error {
-		if old == nil {
-			return apperr.NotFound("account")
-		}
-		var a accountItem
-		if err := attributevalue.UnmarshalMap(old, &a); err != nil {
-			return err
-		}
-		if partnerRule && a.Type == domain.AccountPartner {
-			return supportCaseRequired()
-		}
-		return errStale
-	})
-}
-
 // CreateContact writes contact c with its email guard, its index items, the counters of its
-// email types, the audit entry and the idempotency record (answer respond) in one transaction,
-// which also checks the caller's rights (creationRights). Errors: 404 when the caller is not a
-// member, 403 without contacts:write or for a partner account (support_case_required), 409
-// contact_email_taken naming the existing contact.
+// email types, the audit entry and the idempotency record (answer respond) in one transaction.
+// The caller's rights, the account and the partner rule (R19) are checked by one BatchGetItem
+// before it (contactWriter), with req's record: a repeat of a request that succeeded is answered
+// from that read (*idempotency.Replay, one round trip); a first request takes two. So the
+// transaction touches only the contact's own items and the counters of the types it receives,
+// and creates of other contacts meet it only on those counters (issue 12). The window this opens:
+// a right withdrawn, or the account made a partner, between the read and the transaction
+// (milliseconds) does not stop that one create (docs/decisions.md). Errors: 404 when the caller
+// is not a member or the account does not exist, 403 without contacts:write or for a partner
+// account (support_case_required), 409 contact_email_taken naming the existing contact, 422 for
+// another request with req's key.
 func (s *Store) CreateContact(ctx context.Context, caller auth.Caller, c domain.Contact, req *idempotency.Request, respond any) error {
+	found, err := s.contactWriter(ctx, caller, c.AccountID, idemKeys(req)...)
+	if err != nil {
+		return err
+	}
+	if err := s.replayed(req, found); err != nil {
+		return err
+	}
 	t := s.txn()
-	t.creationRights(caller, c.AccountID)
+	// The record first: a concurrent repeat that passed the read fails on it and gets the first
+	// answer (not contact_email_taken).
 	t.idempotent(req, 201, respond)
 	return s.writeNewContact(ctx, t, caller, c)
 }
@@ -122,20 +110,29 @@ func (s *Store) writeNewContact(ctx context.Context, t *txn, caller auth.Caller,
 
 // CheckContactWriter answers whether caller may add contacts to account id before a batch runs:
 // 404 for non-members, 403 without contacts:write, 403 support_case_required for a partner
-// account (R19) unless the caller is an operator. Each row is checked again in its transaction.
+// account (R19) unless the caller is an operator. The rows' transactions do not check it again
+// (CreateCheckedContact).
 func (s *Store) CheckContactWriter(ctx context.Context, caller auth.Caller, accountID string) error {
-	_, found, err := s.getAuthorized(ctx, caller, accountID, needContactsWrite, table.Account(accountID))
+	_, err := s.contactWriter(ctx, caller, accountID)
+	return err
+}
+
+// contactWriter reads the caller's access item, the account and extra keys in one BatchGetItem
+// and checks that caller may add contacts to the account (as CheckContactWriter says); it
+// returns the items found.
+func (s *Store) contactWriter(ctx context.Context, caller auth.Caller, accountID string, extra ...table.Key) (map[table.Key]item, error) {
+	_, found, err := s.getAuthorized(ctx, caller, accountID, needContactsWrite, append([]table.Key{table.Account(accountID)}, extra...)...)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	a, err := decodeAccount(found[table.Account(accountID)])
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if a.Type == domain.AccountPartner && !caller.Operator {
-		return supportCaseRequired()
+		return nil, supportCaseRequired()
 	}
-	return nil
+	return found, nil
 }
 
 func contactFields(c domain.Contact) map[string]any {
