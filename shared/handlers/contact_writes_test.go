@@ -20,37 +20,26 @@ import (
 //
 // A contact write may share only the recipient counters (R18) of the email types whose count
 // both writes change, and must touch exactly those counters (so R18 stays enforced in its
-// transaction). Writes of other kinds may share what allowedShares lists for them, and nothing
-// else; an entry there that no request shares any more fails too, so that the list only shrinks.
+// transaction). Relationship writes and the membership writes that link or unlink a contact may
+// share what allowedShares lists for them, and nothing else; an entry there that no request
+// shares any more fails too, so that the list only shrinks.
 
 // allowedShares lists, per operation (case name), the items other than recipient counters it
 // still shares with the same operation on another contact of the account, and why. Names: see
 // sharedName.
 var allowedShares = map[string]map[string]string{
-	// Relationship writes re-check the caller's right and the site's existence in their
-	// transaction (issue 12 item 3 leaves them for now: the lead is moving them to the read).
-	"put-relationship (first: welcome invitation)": {
-		"caller's membership": "rights re-checked in the transaction (ConditionCheck)",
-		"site":                "the site's existence checked in the transaction",
-	},
-	"put-relationship (change roles)": {
-		"caller's membership": "rights re-checked in the transaction (ConditionCheck)",
-		"site":                "the site's existence checked in the transaction",
-	},
-	"batch-put-relationships (a row)": {
-		"caller's membership": "rights re-checked in each row's transaction (ConditionCheck)",
-		"site":                "the site's existence checked in each row's transaction",
-	},
-	"delete-relationship": {
-		"caller's membership": "rights re-checked in the transaction (ConditionCheck)",
-	},
+	// Relationship writes shared the caller's membership and the site item (rights and the site
+	// checked in the transaction) until 341c1b7 moved those checks to their read. Between writes
+	// to different contacts they may meet only on the guard of a unique-per-site role both take or
+	// give up (R21), which these cases do not use.
+
 	// A new member's membership copies the account's name and type (issue 12 item 2): the accept
 	// checks in its transaction that the account still has them. One accept per login.
 	"accept-invitation (welcome: links its contact)": {
 		"account": "the membership's copy of the account's name and type is checked (ConditionCheck)",
 	},
 	// Owner-only: the owner's right is re-checked in the transaction (issue 14, R5/R7;
-	// docs/decisions.md "Contact writes and shared items").
+	// TestRightsAreRecheckedInTheTransaction).
 	"remove-user (unlinks its contact)": {
 		"caller's membership": "the owner's right re-checked in the transaction (ConditionCheck)",
 	},

@@ -178,7 +178,8 @@ func (d *demoting) TransactWriteItems(ctx context.Context, in *dynamodb.Transact
 // lost the right before the request is refused with nothing changed, but one who loses it
 // between the read and the transaction (milliseconds) is not. Every other write re-checks the
 // right in its transaction (TestRightsAreRecheckedInTheTransaction).
-var rightsReadBeforeTheTransaction = []string{"create-contact", "batch-create-contacts", "update-contact", "delete-contact"}
+var rightsReadBeforeTheTransaction = []string{"create-contact", "batch-create-contacts", "update-contact", "delete-contact",
+	"put-relationship", "delete-relationship", "batch-put-relationships"}
 
 // rightsCase sets up an account where owner ada is about to make a request with function fn.
 type rightsCase struct {
@@ -194,8 +195,17 @@ func newRightsCase(t *testing.T, fn string) *rightsCase {
 	e.member(acc, "u1", "user", "contacts:read")
 	inv := e.invite(acc, "x@acme.example").body["id"].(string)
 	con := e.newContact(acc, "c@acme.example")
-	req := call{function: fn, sub: "ada", params: map[string]string{"accountId": acc, "userId": "u1", "invitationId": inv, "contactId": con}}
+	site := e.mainSite(acc)
+	req := call{function: fn, sub: "ada", params: map[string]string{"accountId": acc, "userId": "u1", "invitationId": inv, "contactId": con, "siteId": site}}
 	switch fn {
+	case "put-relationship":
+		req.body = str(`{"roles":["Technical"]}`)
+	case "delete-relationship":
+		if a := e.put("op", acc, site, con, `{"roles":["Technical"]}`); a.status != 201 {
+			t.Fatalf("relationship: %d %s", a.status, a.raw)
+		}
+	case "batch-put-relationships":
+		req.body = str(fmt.Sprintf(`{"items":[{"contactId":%q,"roles":["Technical"]}]}`, con))
 	case "update-user":
 		req.body = str(`{"permissions":["audit:read"]}`)
 	case "update-contact":
@@ -270,7 +280,7 @@ func TestRightsReadBeforeTheTransaction(t *testing.T) {
 					"transaction, move it from rightsReadBeforeTheTransaction to TestRightsAreRecheckedInTheTransaction and update docs/decisions.md",
 					fn, a.status, a.raw)
 			}
-			if fn == "batch-create-contacts" && a.body["results"].([]any)[0].(map[string]any)["status"] != float64(201) {
+			if strings.HasPrefix(fn, "batch-") && a.body["results"].([]any)[0].(map[string]any)["status"] != float64(201) {
 				t.Fatalf("the batch's row by an owner demoted meanwhile: %s", a.raw)
 			}
 		})
