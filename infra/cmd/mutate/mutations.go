@@ -18,7 +18,8 @@ var (
 )
 
 // mutations are the enforcements whose removal a test must notice: the rules the security review
-// found untested (R1, R3, R5/R7, R10, R14, R20, R23) and the fixes of issue 14's findings.
+// found untested (R1, R3, R5/R7, R10, R14, R20, R23), the fixes of issue 14's findings, and the
+// rights contact writes read before their transaction (issue 12).
 var mutations = []mutation{
 	{Name: "R1-owner-changes-name", Rule: "R1", What: "an owner may change name, type or legacy id",
 		File: "shared/domain/account.go", Old: "if (in.Name.Set || in.Type.Set || in.LegacyID.Set) && !operator {",
@@ -29,6 +30,12 @@ var mutations = []mutation{
 	{Name: "R5R7-no-txn-recheck", Rule: "R5/R7", What: "writes do not re-check the caller's right in their transaction",
 		File: "shared/store/access.go", Old: "func (t *txn) access(c auth.Caller, accountID string, need Need) {\n\tif c.Operator {",
 		New: "func (t *txn) access(c auth.Caller, accountID string, need Need) {\n\tif true {", Pkgs: append(store, handlers...), Run: "Recheck|Transaction|Race|Concurren|Matrix"},
+	{Name: "R19-partner-create", Rule: "R19", What: "a partner account's member adds contacts (the rule is read before the transaction since issue 12)",
+		File: "shared/store/contacts.go", Old: "if a.Type == domain.AccountPartner && !caller.Operator {", New: "if a.Type == domain.AccountPartner && false {",
+		Pkgs: append(store, handlers...), Run: "Partner"},
+	{Name: "contact-rights-read", Rule: "§2", What: "contact creates read membership but not contacts:write before their transaction",
+		File: "shared/store/contacts.go", Old: "s.getAuthorized(ctx, caller, accountID, needContactsWrite, append(",
+		New: "s.getAuthorized(ctx, caller, accountID, needMember, append(", Pkgs: handlers, Run: "ReadBefore"},
 	{Name: "R10-expiry-range", Rule: "R10", What: "any number of days is accepted as an expiry",
 		File: "shared/domain/invitation.go", Old: "if inv.ExpiresInDays < MinInvitationDays || inv.ExpiresInDays > MaxInvitationDays {",
 		New: "if false {", Pkgs: append([]string{"./shared/domain/"}, handlers...), Run: "Expiry|Invitation"},
