@@ -12,12 +12,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 
-	"rollcall/shared/config"
 	"rollcall/shared/dbtrace"
 	"rollcall/shared/domain"
 	"rollcall/shared/handlers"
 	"rollcall/shared/ids"
-	"rollcall/shared/invitetoken"
 	"rollcall/shared/routes"
 	"rollcall/shared/store"
 	"rollcall/shared/testenv"
@@ -76,19 +74,8 @@ type depthEnv struct {
 func newDepthEnv(t *testing.T) *depthEnv {
 	t.Helper()
 	db, name := testenv.DB(t)
-	cfg, err := config.FromLookup(func(k string) string {
-		if k == config.EnvTableName {
-			return name
-		}
-		return ""
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := invitetoken.NewSigner([]byte("0123456789abcdef0123456789abcdef-handlers-test"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := testConfig(t, name)
+	signer := testSigner(t)
 	trace := dbtrace.New(db)
 	rec := &recorder{DB: trace, actions: map[string]bool{}}
 	d := &depthEnv{rec: trace, clock: time.Now()}

@@ -16,10 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"rollcall/shared/config"
 	"rollcall/shared/handlers"
 	"rollcall/shared/httpapi"
-	"rollcall/shared/invitetoken"
 	"rollcall/shared/routes"
 	"rollcall/shared/store"
 	"rollcall/shared/table"
@@ -123,20 +121,9 @@ type fuzzEnv struct {
 
 func newFuzzEnv(f *testing.F) *fuzzEnv {
 	db, name := testenv.DB(f)
-	cfg, err := config.FromLookup(func(k string) string {
-		if k == config.EnvTableName {
-			return name
-		}
-		return ""
-	})
-	if err != nil {
-		f.Fatal(err)
-	}
+	cfg := testConfig(f, name)
 	w := &writes{DB: db}
-	signer, err := invitetoken.NewSigner([]byte("0123456789abcdef0123456789abcdef-handlers-test"))
-	if err != nil {
-		f.Fatal(err)
-	}
+	signer := testSigner(f)
 	e := &fuzzEnv{hs: handlers.New(cfg, w).UseSigner(signer).Handlers(), db: w, samples: map[string]events.APIGatewayV2HTTPRequest{}}
 	for _, r := range routes.All {
 		b, err := os.ReadFile(filepath.Join("..", "..", "events", "http", r.Function+".json"))

@@ -20,6 +20,7 @@ import (
 	"rollcall/shared/config"
 	"rollcall/shared/contract"
 	"rollcall/shared/handlers"
+	"rollcall/shared/invitetoken"
 	"rollcall/shared/routes"
 	"rollcall/shared/store"
 	"rollcall/shared/testenv"
@@ -107,9 +108,9 @@ func (r *recorder) TransactWriteItems(ctx context.Context, in *dynamodb.Transact
 	return r.DB.TransactWriteItems(ctx, in, o...)
 }
 
-func newEnv(t *testing.T) *env {
+// testConfig is the configuration of an API on test table name (the defaults otherwise).
+func testConfig(t testing.TB, name string) config.Config {
 	t.Helper()
-	db, name := testenv.DB(t)
 	cfg, err := config.FromLookup(func(k string) string {
 		if k == config.EnvTableName {
 			return name
@@ -119,6 +120,23 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cfg
+}
+
+// testSigner is the invitation-token signer of the tests' APIs.
+func testSigner(t testing.TB) *invitetoken.Signer {
+	t.Helper()
+	signer, err := invitetoken.NewSigner([]byte("0123456789abcdef0123456789abcdef-handlers-test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	db, name := testenv.DB(t)
+	cfg := testConfig(t, name)
 	rec := &recorder{DB: db, actions: map[string]bool{}}
 	return &env{t: t, api: handlers.New(cfg, rec), calls: rec, scan: func() int { return len(testenv.Items(t, db, name)) }}
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"rollcall/shared/config"
 	"rollcall/shared/handlers"
 	"rollcall/shared/invitetoken"
 	"rollcall/shared/routes"
@@ -33,19 +32,8 @@ type relEnv struct {
 func newRelEnv(t *testing.T) *relEnv {
 	t.Helper()
 	db, name := testenv.DB(t)
-	cfg, err := config.FromLookup(func(k string) string {
-		if k == config.EnvTableName {
-			return name
-		}
-		return ""
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer, err := invitetoken.NewSigner([]byte("0123456789abcdef0123456789abcdef-handlers-test"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := testConfig(t, name)
+	signer := testSigner(t)
 	rec := &recorder{DB: db, actions: map[string]bool{}}
 	e := &env{t: t, api: handlers.New(cfg, rec).UseSigner(signer), calls: rec, scan: func() int { return len(testenv.Items(t, db, name)) }}
 	return &relEnv{env: e, db: db, name: name, signer: signer}

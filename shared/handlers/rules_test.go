@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"rollcall/shared/config"
 	"rollcall/shared/handlers"
 	"rollcall/shared/table"
 	"rollcall/shared/testenv"
@@ -222,12 +221,7 @@ func newRightsCase(t *testing.T, fn string) *rightsCase {
 // demoteBetweenReadAndWrite makes the case's API demote ada just before its first transaction.
 func (rc *rightsCase) demoteBetweenReadAndWrite() {
 	e := rc.e
-	cfg, _ := config.FromLookup(func(k string) string {
-		if k == config.EnvTableName {
-			return e.name
-		}
-		return ""
-	})
+	cfg := testConfig(e.t, e.name)
 	d := &demoting{recorder: &recorder{DB: e.db, actions: map[string]bool{}}, db: e.db, table: e.name, acc: rc.acc, sub: "ada"}
 	e.api = handlers.New(cfg, d).UseSigner(e.signer).UseClock(func() time.Time { return time.Now().Add(2 * time.Minute) })
 	e.calls = d.recorder

@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"rollcall/shared/config"
 	"rollcall/shared/handlers"
 	"rollcall/shared/store"
 	"rollcall/shared/table"
@@ -424,15 +423,7 @@ func (f failingRecords) PutItem(ctx context.Context, in *dynamodb.PutItemInput, 
 // stays claimed, so a repeat does not run the batch a second time.
 func TestFailedRecordWriteIsNotSwallowed(t *testing.T) {
 	db, name := testenv.DB(t)
-	cfg, err := config.FromLookup(func(k string) string {
-		if k == config.EnvTableName {
-			return name
-		}
-		return ""
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := testConfig(t, name)
 	rec := &recorder{DB: failingRecords{db}, actions: map[string]bool{}}
 	e := &env{t: t, api: handlers.New(cfg, rec), calls: rec}
 	acc := e.createAccount("customer")
