@@ -67,7 +67,7 @@ func (r *Report) Markdown(w io.Writer, command string) {
 	p("")
 	p("## How it measures")
 	p("")
-	p("Every row runs its request through three paths in one run, interleaved (the order rotates each iteration, after %s untimed warm-up runs per path):", "two")
+	p("Every row is measured three ways in one run, interleaved (the paths take turns, their order rotating each iteration, after two untimed warm-up runs per path; none for the delete-contact of contacts with %d relationships, whose set-up is long):", o.Relationships)
 	p("")
 	p("- **handler**: the route's handler (`handlers.API.Handlers()`, the code each Lambda function runs, request log included) called in-process with the API Gateway v2 event that the local gateway would build (`local.BuildRequest`, claims from its JWT authorizer).")
 	p("- **gateway**: real HTTP (keep-alive) to the local gateway (`local.Gateway`, what `make dev` serves) in-process on a free port, over the same handlers: JWT check, event built and passed as JSON through `lambda.NewHandler`, the answer decoded and written. Timed to the last byte of the body.")
