@@ -36,10 +36,8 @@ import (
 
 	"rollcall/infra/local"
 	"rollcall/shared/config"
-	"rollcall/shared/domain"
 	"rollcall/shared/handlers"
 	"rollcall/shared/httpapi"
-	"rollcall/shared/ids"
 	"rollcall/shared/invitetoken"
 	"rollcall/shared/reqlog"
 	"rollcall/shared/routes"
@@ -465,23 +463,7 @@ func relationshipRows(contacts []string, role string) string {
 // "Zyzzyva <i>" (what ?q=zyzz and ?emailType=marketing find).
 func (e *env) seedContacts(ctx context.Context, acc string, n, marked int) error {
 	s := store.New(e.db, e.table, e.api.Config().Catalog, time.Now)
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	cs := make([]domain.Contact, n)
-	for i := range cs {
-		c := domain.Contact{ID: ids.New(ids.Contact), AccountID: acc, Email: fmt.Sprintf("seed%05d.%d@bulk.example", i, e.next()),
-			EmailTypes: []string{"billing"}, CreatedAt: now, UpdatedAt: now, Version: 1}
-		if i < marked {
-			c.EmailTypes = []string{"billing", "marketing"}
-			c.FirstName, c.LastName = "Zyzzyva", fmt.Sprint(i)
-		}
-		cs[i] = c
-	}
-	for start := 0; start < n; start += 1000 {
-		if err := s.SeedContacts(ctx, e.db, acc, cs[start:min(start+1000, n)]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.SeedContacts(ctx, e.db, acc, store.BulkContacts(acc, n, marked, func(i int) string { return fmt.Sprintf("seed%05d.%d@bulk.example", i, e.next()) }))
 }
 
 // progress writes a line to Options.Progress.

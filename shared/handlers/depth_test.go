@@ -15,9 +15,7 @@ import (
 
 	"rollcall/infra/local"
 	"rollcall/shared/dbtrace"
-	"rollcall/shared/domain"
 	"rollcall/shared/handlers"
-	"rollcall/shared/ids"
 	"rollcall/shared/routes"
 	"rollcall/shared/store"
 	"rollcall/shared/table"
@@ -159,23 +157,7 @@ func (d *depthEnv) invitationToken(acc, email string) string {
 // "Zyzzyva <i>".
 func (d *depthEnv) seedContacts(acc string, n, marked int) error {
 	s := store.New(d.db, d.name, d.api.Config().Catalog, time.Now)
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	cs := make([]domain.Contact, n)
-	for i := range cs {
-		c := domain.Contact{ID: ids.New(ids.Contact), AccountID: acc, Email: fmt.Sprintf("seed%05d@bulk.example", i),
-			EmailTypes: []string{"billing"}, CreatedAt: now, UpdatedAt: now, Version: 1}
-		if i < marked {
-			c.EmailTypes = []string{"billing", "marketing"}
-			c.FirstName, c.LastName = "Zyzzyva", fmt.Sprint(i)
-		}
-		cs[i] = c
-	}
-	for start := 0; start < n; start += 1000 {
-		if err := s.SeedContacts(context.Background(), d.db, acc, cs[start:min(start+1000, n)]); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.SeedContacts(context.Background(), d.db, acc, store.BulkContacts(acc, n, marked, func(i int) string { return fmt.Sprintf("seed%05d@bulk.example", i) }))
 }
 
 // TestRoundTripDepthOfEveryRoute measures the sequential DynamoDB round-trip depth of every route

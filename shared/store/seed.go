@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -10,6 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"rollcall/shared/domain"
+	"rollcall/shared/ids"
 	"rollcall/shared/table"
 )
 
@@ -64,6 +66,23 @@ func (s *Store) SeedContacts(ctx context.Context, w BatchWriter, accountID strin
 	t := s.txn()
 	t.recipients(accountID, delta)
 	return t.run(ctx)
+}
+
+// BulkContacts are n contacts of account accountID for SeedContacts: contact i has the email
+// email(i) and receives billing; the first marked of them also receive marketing and are named
+// "Zyzzyva <i>", so that ?q=zyzz and ?emailType=marketing each find just those among many.
+func BulkContacts(accountID string, n, marked int, email func(i int) string) []domain.Contact {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	cs := make([]domain.Contact, n)
+	for i := range cs {
+		cs[i] = domain.Contact{ID: ids.New(ids.Contact), AccountID: accountID, Email: email(i),
+			EmailTypes: []string{"billing"}, CreatedAt: now, UpdatedAt: now, Version: 1}
+		if i < marked {
+			cs[i].EmailTypes = []string{"billing", "marketing"}
+			cs[i].FirstName, cs[i].LastName = "Zyzzyva", fmt.Sprint(i)
+		}
+	}
+	return cs
 }
 
 func addDelta(sum, d map[string]int) {
