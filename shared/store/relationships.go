@@ -379,11 +379,12 @@ func (s *Store) CheckSiteWriter(ctx context.Context, c auth.Caller, accountID, s
 	return holders, nil
 }
 
-// deleteContactItems is how many items deleting contact cur in one transaction takes: the
-// caller's access, the linked user's membership, the account's counters, the contact, its email
-// guard and the audit entry, plus its relationships and the guards of the unique roles it holds.
+// deleteContactItems is how many items deleting contact cur in one transaction takes: the linked
+// user's membership, the contact, its email guard, the audit entry, the counter of each of its
+// email types and its index items, plus its relationships and the guards of the unique roles it
+// holds.
 func (s *Store) deleteContactItems(cur contactItem) int {
-	n := 6 + contactIndexCount(cur.Contact)
+	n := 4 + len(cur.EmailTypes) + contactIndexCount(cur.Contact)
 	for _, roles := range cur.Sites {
 		n++
 		for _, r := range roles {
@@ -405,7 +406,7 @@ func (s *Store) shedRelationships(ctx context.Context, c auth.Caller, cur contac
 	for k, v := range cur.Sites {
 		sites[k] = v
 	}
-	budget := txnItemLimit - 4 - contactIndexCount(cur.Contact) // access, membership, contact, audit, index copies
+	budget := txnItemLimit - 3 - contactIndexCount(cur.Contact) // the linked user's membership, the contact, the audit entry, its index copies
 	var changes []domain.RelationshipChange
 	var removed []string
 	for _, site := range slices.Sorted(maps.Keys(cur.Sites)) {

@@ -666,6 +666,35 @@ func TestDeleteContactBeyondTheTransactionLimitNeverLeavesAGuardWithoutItsContac
 	f.assertCountersMatch(a.ID)
 }
 
+// TestDeleteContactCountsEveryItemOfItsTransaction: a contact with every email type whose
+// deletion takes 101 items (one over DynamoDB's limit) is deleted, a relationship removed first,
+// rather than refused by DynamoDB: each type's counter and index entry counts.
+func TestDeleteContactCountsEveryItemOfItsTransaction(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	a, owner := f.owned()
+	c, err := f.contact(owner, a.ID, "all@example.com", "billing", "service", "security", "marketing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The contact, its email guard, the audit entry, 4 counters, its index entries (a search
+	// entry per term, one per type) and one item per relationship (Technical has no guard): 101.
+	own := 3 + len(c.EmailTypes) + len(domain.SearchTerms(c)) + len(c.EmailTypes)
+	for i := range txnItemLimit + 1 - own {
+		if _, err := f.relate(owner, a.ID, f.site(a.ID, fmt.Sprintf("Site %d", i)), c.ID, "Technical"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := f.s.deleteContactItems(mustRead(f, a.ID, c.ID)); n <= txnItemLimit {
+		t.Fatalf("deleteContactItems says %d items, within the limit of %d: the deletion takes %d", n, txnItemLimit, txnItemLimit+1)
+	}
+	if err := f.s.DeleteContact(ctx, owner, a.ID, c.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	f.assertRelationshipsConsistent(a.ID)
+	f.assertCountersMatch(a.ID)
+}
+
 func mustRead(f *fixture, accountID, contactID string) contactItem {
 	f.t.Helper()
 	c, err := decodeContact(f.raw(table.Contact(accountID, contactID)))
