@@ -114,11 +114,11 @@ func (s *Store) searchContacts(ctx context.Context, caller auth.Caller, accountI
 	if err != nil {
 		return Page[domain.Contact]{}, err
 	}
-	var byType listQuery // the type's entries whose terms match, when both filters are given
-	if emailType != "" {
+	var byType listQuery // a first page with both filters: the type's entries whose terms match
+	if emailType != "" && cursor == "" {
 		found := expression.Contains(expression.Name("termsText"), termsSeparator+folded).
 			Or(expression.AttributeNotExists(expression.Name("termsText"))) // older entries: typeEntries checks them
-		if byType, err = prefixQuery(accountID, table.ContactTypePrefix(emailType), &found, false, limit, cursor); err != nil {
+		if byType, err = prefixQuery(accountID, table.ContactTypePrefix(emailType), &found, false, limit, ""); err != nil {
 			return Page[domain.Contact]{}, err
 		}
 		byType.maxPages = 1

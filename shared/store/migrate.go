@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -374,16 +373,7 @@ func (s *Store) migrateCounters(ctx context.Context, id string) (moved bool, ret
 		}
 		cond := unchanged(it, legacyRecipients) // the map as read: an old-code write meanwhile makes this read again
 		t := s.txn()
-		for _, typ := range slices.Sorted(maps.Keys(counts)) {
-			if counts[typ] == 0 {
-				continue
-			}
-			n := expression.Name("n")
-			t.update(table.RecipientCounter(id, typ),
-				expression.Set(n, expression.Plus(n.IfNotExists(expression.Value(0)), expression.Value(counts[typ]))).
-					Set(expression.Name("entity"), expression.Value(entityRecipients)).
-					Set(expression.Name("emailType"), expression.Value(typ)), nil, nil)
-		}
+		t.recipients(id, counts) // increases only: no last-recipient condition
 		t.update(table.Account(id), expression.Remove(expression.Name(legacyRecipients)), &cond, stale)
 		err = t.run(ctx)
 		if !errors.Is(err, errStale) {
